@@ -1,0 +1,130 @@
+// The Backend interface: the fixed set of kernel primitives each device implements.
+//
+// Contract: the op front-ends (tensor/ops.h) validate shapes, dtypes and devices, allocate
+// outputs, and hand kernels *contiguous* tensors unless a method says otherwise (binary and
+// where accept stride-0 broadcast views, strided_copy accepts any strides). Kernels never
+// allocate their outputs and never check arguments a front-end already checked.
+// Adding an op touches: its declaration here, the front-end, one CPU and one CUDA kernel.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "tensor/tensor.h"
+
+namespace dcodr {
+
+enum class UnaryOp : std::uint8_t {
+    neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, leaky_relu /*alpha=slope*/,
+    pow_scalar /*alpha=exponent*/, add_scalar /*alpha*/, mul_scalar /*alpha*/, sign, square,
+    reciprocal
+};
+enum class BinaryOp : std::uint8_t {
+    add, sub, mul, div, maximum, minimum, eq, ne, lt, le, gt, ge,
+    // relu'(b)·a and leaky_relu'(b)·a: the backward of the two activations as one pass.
+    relu_grad, leaky_relu_grad /*alpha=slope*/
+};
+const char* unary_name(UnaryOp op);
+const char* binary_name(BinaryOp op);
+
+struct Conv2dParams {
+    std::int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1, groups = 1;
+};
+struct Pool2dParams {
+    std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+    bool count_include_pad = true;  // avg pool only (PyTorch's default)
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual Device device() const = 0;
+
+    // ---- memory ----
+    virtual void* allocate(std::size_t nbytes) = 0;
+    virtual void deallocate(void* ptr, std::size_t nbytes) = 0;
+    virtual void copy_to_host(void* dst, const void* src, std::size_t nbytes) = 0;
+    virtual void copy_from_host(void* dst, const void* src, std::size_t nbytes) = 0;
+    // Waits for queued work (a no-op on the CPU).
+    virtual void synchronize() {}
+
+    // ---- data movement ----
+    virtual void fill(Tensor& out, double value) = 0;
+    // dst[i] = src[i] over the same shape; both may be arbitrary strided views; converts dtype.
+    virtual void strided_copy(const Tensor& src, Tensor& dst) = 0;
+    virtual void arange(Tensor& out) = 0;
+    virtual void random_uniform(Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) = 0;
+    virtual void random_normal(Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) = 0;
+
+    // ---- elementwise ----
+    virtual void unary(UnaryOp op, const Tensor& x, Tensor& out, double alpha) = 0;
+    // a and b are views with out's shape (broadcast dims have stride 0).
+    virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha) = 0;
+    // out = cond != 0 ? a : b; all three are views with out's shape.
+    virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) = 0;
+
+    // ---- reductions over the last dim of a contiguous [rows, n] tensor ----
+    virtual void sum_rows(const Tensor& x, Tensor& out) = 0;
+    virtual void max_rows(const Tensor& x, Tensor& out, Tensor& argmax) = 0;
+
+    // ---- linear algebra: out[b] = op(a[b]) @ op(b[b]) (+ out[b] when accumulate) ----
+    // a: [B or 1, M, K] (or [.., K, M] when trans_a), b likewise; a batch of 1 broadcasts.
+    virtual void matmul(const Tensor& a, const Tensor& b, Tensor& out, bool trans_a, bool trans_b,
+                        bool accumulate) = 0;
+
+    // ---- convolution (NCHW, OIHW) ----
+    virtual void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) = 0;
+    virtual void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) = 0;
+    virtual void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) = 0;
+
+    // ---- pooling / resampling (NCHW) ----
+    virtual void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2dParams& p) = 0;
+    // indices hold, per output, the flat h*W+w position of the max inside its (n, c) plane.
+    virtual void max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx) = 0;
+    virtual void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p) = 0;
+    virtual void avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dParams& p) = 0;
+    virtual void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) = 0;
+    virtual void adaptive_avg_pool2d_backward(const Tensor& gy, Tensor& gx) = 0;
+    virtual void upsample_nearest2d_forward(const Tensor& x, Tensor& y) = 0;   // integer scale
+    virtual void upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) = 0;
+
+    // ---- batch norm over [N, C, S] (S = product of spatial dims, may be 1) ----
+    // Training: normalises with batch statistics (biased variance), writes save_mean and
+    // save_invstd [C], and updates running stats in place (unbiased variance), PyTorch's rule.
+    virtual void batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                          Tensor* running_mean, Tensor* running_var, double momentum,
+                                          double eps, Tensor& y, Tensor& save_mean, Tensor& save_invstd) = 0;
+    virtual void batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                         const Tensor& running_mean, const Tensor& running_var, double eps,
+                                         Tensor& y) = 0;
+    // gweight/gbias may be null (no affine parameters).
+    virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
+                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& gx,
+                                     Tensor* gweight, Tensor* gbias) = 0;
+
+    // ---- indexing; x viewed as [outer, n, inner] around the indexed dim ----
+    // out[o, i, r] = x[o, idx[i], r]
+    virtual void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer,
+                              std::int64_t inner) = 0;
+    // out[o, idx[i], r] += src[o, i, r]
+    virtual void index_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
+                           std::int64_t inner) = 0;
+    // out[o, j, r] = x[o, idx[o, j, r], r]  (torch.gather along the middle dim)
+    virtual void gather(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer,
+                        std::int64_t inner) = 0;
+    // out[o, idx[o, j, r], r] += src[o, j, r]
+    virtual void scatter_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
+                             std::int64_t inner) = 0;
+};
+
+// The backend for a device. Throws a clear error for CUDA in a build without it, or when
+// no GPU can be used.
+Backend& backend_for(Device device);
+// "cpu" or "cpu, cuda": what this binary was built with.
+std::string compiled_backends();
+bool cuda_compiled();
+
+// Host thread count for CPU kernels (flag --threads or environment DCODR_THREADS).
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace dcodr

@@ -1,0 +1,91 @@
+// CPU memory, fills, copies and random numbers.
+#include <cstdlib>
+#include <cstring>
+
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/strided_loop.h"
+#include "tensor/philox.h"
+
+namespace dcodr {
+
+CpuBackend& cpu_backend() {
+    static CpuBackend backend;
+    return backend;
+}
+
+void* CpuBackend::allocate(std::size_t nbytes) {
+    // 64-byte alignment: full cache lines and aligned AVX loads for Eigen.
+    std::size_t rounded = (nbytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    DCODR_CHECK(p != nullptr, "out of host memory allocating {} bytes", nbytes);
+    return p;
+}
+void CpuBackend::deallocate(void* ptr, std::size_t) { std::free(ptr); }
+void CpuBackend::copy_to_host(void* dst, const void* src, std::size_t n) { std::memcpy(dst, src, n); }
+void CpuBackend::copy_from_host(void* dst, const void* src, std::size_t n) { std::memcpy(dst, src, n); }
+
+void CpuBackend::fill(Tensor& out, double value) {
+    dispatch_dtype(out.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        T v = static_cast<T>(value);
+        std::int64_t n = out.numel();
+#pragma omp parallel for if (n > kParallelGrain * 8)
+        for (std::int64_t i = 0; i < n; ++i) p[i] = v;
+    });
+}
+
+void CpuBackend::arange(Tensor& out) {
+    dispatch_dtype(out.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        for (std::int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(i);
+    });
+}
+
+void CpuBackend::strided_copy(const Tensor& src, Tensor& dst) {
+    dispatch_dtype(dst.dtype(), [&](auto dtag) {
+        using D = decltype(dtag);
+        dispatch_dtype(src.dtype(), [&](auto stag) {
+            using S = decltype(stag);
+            if (src.is_contiguous() && dst.is_contiguous()) {
+                const S* s = src.data<S>();
+                D* d = dst.data<D>();
+                std::int64_t n = dst.numel();
+                if constexpr (std::is_same_v<S, D>) {
+                    std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(D));
+                } else {
+#pragma omp parallel for if (n > kParallelGrain)
+                    for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+                }
+                return;
+            }
+            for_each_strided2<D, S>(dst, src, [](D* d, const S* s, std::int64_t n, std::int64_t ds, std::int64_t ss) {
+                for (std::int64_t i = 0; i < n; ++i) d[i * ds] = static_cast<D>(s[i * ss]);
+            });
+        });
+    });
+}
+
+void CpuBackend::random_uniform(Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
+    dispatch_floating(out.dtype(), "uniform", [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        std::int64_t n = out.numel();
+#pragma omp parallel for if (n > kParallelGrain)
+        for (std::int64_t i = 0; i < n; ++i)
+            p[i] = static_cast<T>(lo + (hi - lo) * philox::uniform_at(seed, offset, static_cast<std::uint64_t>(i)));
+    });
+}
+void CpuBackend::random_normal(Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
+    dispatch_floating(out.dtype(), "normal", [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        std::int64_t n = out.numel();
+#pragma omp parallel for if (n > kParallelGrain)
+        for (std::int64_t i = 0; i < n; ++i)
+            p[i] = static_cast<T>(mean + std * philox::normal_at(seed, offset, static_cast<std::uint64_t>(i)));
+    });
+}
+
+}  // namespace dcodr
