@@ -1,0 +1,116 @@
+// The backward pass: topological order over the graph, then one sweep that hands each
+// node the sum of its output's gradients and routes the results to inputs.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "tensor/ops.h"
+
+namespace dcodr {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, BackwardFn fn) {
+    if (!g_grad_enabled) return output;
+    bool any = false;
+    for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+    if (!any) return output;
+    // Inputs that need no gradient are dropped from the node, so backward skips them.
+    for (Tensor& t : inputs)
+        if (t.defined() && !t.requires_grad()) t = Tensor();
+    auto& meta = output.impl().autograd;
+    meta.requires_grad = true;
+    meta.grad_fn = std::make_shared<Node>(name, std::move(inputs), std::move(fn));
+    return output;
+}
+
+static Tensor accumulate(const Tensor& existing, const Tensor& g) {
+    if (!existing.defined()) return g;
+    return kernels::binary(BinaryOp::add, existing, g);
+}
+
+// A leaf's .grad is its own dense tensor: the incoming gradient may be a broadcast view or
+// shared with another input's gradient (add passes the same tensor to both sides).
+static void accumulate_leaf(Tensor leaf, const Tensor& g) {
+    Tensor existing = leaf.grad();
+    leaf.set_grad(existing.defined() ? kernels::binary(BinaryOp::add, existing, g) : g.clone());
+}
+
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+    DCODR_CHECK(root.requires_grad(), "backward: the tensor does not require grad (no input required grad, or it "
+                "was computed under NoGradGuard)");
+    Tensor seed = grad;
+    if (!seed.defined()) {
+        DCODR_CHECK(root.numel() == 1, "backward: implicit gradient needs a scalar, got shape {}; pass a gradient",
+                    shape_str(root.shape()));
+        seed = Tensor::ones(root.shape(), root.dtype(), root.device());
+    }
+    DCODR_CHECK(seed.shape() == root.shape(), "backward: gradient shape {} != tensor shape {}",
+                shape_str(seed.shape()), shape_str(root.shape()));
+
+    Node* root_node = root.impl().autograd.grad_fn.get();
+    if (!root_node) {  // a leaf: its gradient is the seed itself
+        accumulate_leaf(root, seed);
+        return;
+    }
+    DCODR_CHECK(!root_node->released(), "backward: the graph was already freed by an earlier backward; pass "
+                "retain_graph=true to the first call to go through it twice");
+
+    // Post-order DFS (iterative: ResNets make graphs deep enough to matter for recursion).
+    // `order` owns the nodes: releasing a node drops its inputs, which may be the last
+    // reference to an upstream node still waiting for its turn.
+    std::vector<std::shared_ptr<Node>> order;
+    std::unordered_set<Node*> seen;
+    std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root.impl().autograd.grad_fn, 0}};
+    seen.insert(root_node);
+    while (!stack.empty()) {
+        auto& [node, next] = stack.back();
+        if (next < node->inputs().size()) {
+            const Tensor& in = node->inputs()[next++];
+            if (!in.defined()) continue;
+            const std::shared_ptr<Node>& child = in.impl().autograd.grad_fn;
+            if (child && seen.insert(child.get()).second) {
+                DCODR_CHECK(!child->released(), "backward: part of the graph was already freed by an earlier "
+                            "backward; use retain_graph=true");
+                stack.push_back({child, 0});
+            }
+        } else {
+            order.push_back(node);
+            stack.pop_back();
+        }
+    }
+
+    std::unordered_map<Node*, Tensor> grads;
+    grads[root_node] = seed;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        Node* node = it->get();
+        auto found = grads.find(node);
+        if (found == grads.end()) continue;  // no gradient flowed here
+        Tensor g = std::move(found->second);
+        grads.erase(found);
+        GradList in_grads = node->apply(g);
+        DCODR_CHECK(in_grads.size() == node->inputs().size(), "backward of {} returned {} gradients for {} inputs",
+                    node->name(), in_grads.size(), node->inputs().size());
+        for (std::size_t i = 0; i < in_grads.size(); ++i) {
+            const Tensor& in = node->inputs()[i];
+            if (!in.defined() || !in_grads[i].defined()) continue;
+            DCODR_CHECK(in_grads[i].shape() == in.shape(), "backward of {}: gradient {} has shape {}, input has {}",
+                        node->name(), i, shape_str(in_grads[i].shape()), shape_str(in.shape()));
+            Node* producer = in.impl().autograd.grad_fn.get();
+            if (producer) {
+                grads[producer] = accumulate(grads[producer], in_grads[i]);
+            } else {
+                accumulate_leaf(in, in_grads[i]);
+            }
+        }
+        if (!retain_graph) node->release();
+    }
+}
+
+}  // namespace dcodr

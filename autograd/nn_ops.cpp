@@ -1,0 +1,76 @@
+// Differentiable convolution, pooling, resampling and batch norm. Each maps one-to-one to
+// kernel primitives (and so to cuDNN on the GPU); none is expressed through other ops.
+#include "autograd/functional.h"
+#include "tensor/ops.h"
+
+namespace dcodr {
+
+namespace K = kernels;
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+    Tensor dx = x.detach(), dw = w.detach();
+    // The first layer's input (images) needs no gradient: skip the costly backward-data then.
+    bool need_x = x.requires_grad(), need_w = w.requires_grad();
+    Tensor y = record("conv2d", K::conv2d_forward(x, w, p), {x, w}, [dx, dw, p, need_x, need_w](const Tensor& g) {
+        return GradList{need_x ? K::conv2d_backward_data(g, dw, dx.shape(), p) : Tensor(),
+                        need_w ? K::conv2d_backward_filter(dx, g, dw.shape(), p) : Tensor()};
+    });
+    if (!bias.defined()) return y;
+    DCODR_CHECK(bias.dim() == 1 && bias.size(0) == w.size(0), "conv2d: bias must have shape [{}], got {}", w.size(0),
+                shape_str(bias.shape()));
+    return add(y, reshape(bias, {1, bias.size(0), 1, 1}));
+}
+
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
+    auto [y, indices] = K::max_pool2d_forward(x, p);
+    Shape in_shape = x.shape();
+    return record("max_pool2d", y, {x}, [indices, in_shape](const Tensor& g) {
+        return GradList{K::max_pool2d_backward(g, indices, in_shape)};
+    });
+}
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
+    Shape in_shape = x.shape();
+    return record("avg_pool2d", K::avg_pool2d_forward(x, p), {x}, [in_shape, p](const Tensor& g) {
+        return GradList{K::avg_pool2d_backward(g, in_shape, p)};
+    });
+}
+Tensor adaptive_avg_pool2d(const Tensor& x, std::int64_t out_h, std::int64_t out_w) {
+    Shape in_shape = x.shape();
+    return record("adaptive_avg_pool2d", K::adaptive_avg_pool2d_forward(x, out_h, out_w), {x},
+                  [in_shape](const Tensor& g) { return GradList{K::adaptive_avg_pool2d_backward(g, in_shape)}; });
+}
+Tensor upsample_nearest2d(const Tensor& x, std::int64_t scale) {
+    Shape in_shape = x.shape();
+    return record("upsample_nearest2d", K::upsample_nearest2d_forward(x, scale), {x}, [in_shape](const Tensor& g) {
+        return GradList{K::upsample_nearest2d_backward(g, in_shape)};
+    });
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                  Tensor running_var, bool training, double momentum, double eps) {
+    const Tensor* w = weight.defined() ? &weight : nullptr;
+    const Tensor* b = bias.defined() ? &bias : nullptr;
+    Tensor* rm = running_mean.defined() ? &running_mean : nullptr;
+    Tensor* rv = running_var.defined() ? &running_var : nullptr;
+    if (!training) {
+        // Eval mode is an affine map per channel: y = x * s + t with s = w / sqrt(rv + eps),
+        // t = b - rm * s. Written with differentiable ops so gradients still flow to x, w, b.
+        DCODR_CHECK(rm && rv, "batch_norm: eval mode needs running_mean and running_var");
+        Shape bshape(x.dim(), 1);
+        bshape[1] = x.size(1);
+        Tensor inv = K::unary(UnaryOp::rsqrt, K::unary(UnaryOp::add_scalar, running_var, eps));
+        Tensor s = w ? mul(weight, inv) : inv;
+        Tensor t = mul(neg(s), running_mean);
+        if (b) t = add(t, bias);
+        return add(mul(x, reshape(s, bshape)), reshape(t, bshape));
+    }
+    K::BatchNormSaved saved;
+    Tensor y = K::batch_norm_forward(x, w, b, rm, rv, true, momentum, eps, &saved);
+    Tensor dx = x.detach(), dw = weight.defined() ? weight.detach() : Tensor();
+    return record("batch_norm", y, {x, weight, bias}, [dx, dw, saved](const Tensor& g) {
+        K::BatchNormGrads gr = K::batch_norm_backward(g, dx, dw.defined() ? &dw : nullptr, saved);
+        return GradList{gr.x, dw.defined() ? gr.weight : Tensor(), dw.defined() ? gr.bias : Tensor()};
+    });
+}
+
+}  // namespace dcodr

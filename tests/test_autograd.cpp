@@ -1,0 +1,86 @@
+// The engine itself: accumulation, graph freeing, no-grad, error messages.
+#include <catch2/catch.hpp>
+
+#include "autograd/functional.h"
+#include "tests/test_util.h"
+
+using namespace dcodr;
+
+static Tensor leaf(std::vector<double> v, Shape s) {
+    Tensor t = Tensor::from_vector(v, s, DType::f64);
+    t.set_requires_grad(true);
+    return t;
+}
+
+TEST_CASE("backward computes hand-derived gradients") {
+    Tensor x = leaf({1, 2, 3}, {3});
+    Tensor y = sum(mul(x, x));  // d/dx = 2x
+    backward(y);
+    REQUIRE(x.grad().to_vector() == std::vector<double>{2, 4, 6});
+}
+
+TEST_CASE("gradients accumulate into existing .grad across backward calls and reuse") {
+    Tensor x = leaf({1, 2}, {2});
+    backward(sum(mul_scalar(x, 3)));
+    backward(sum(mul_scalar(x, 3)));
+    REQUIRE(x.grad().to_vector() == std::vector<double>{6, 6});
+    x.zero_grad();
+    // x used twice in one graph: both paths add up.
+    backward(sum(add(x, mul(x, x))));
+    REQUIRE(x.grad().to_vector() == std::vector<double>{3, 5});
+}
+
+TEST_CASE("leaf gradients are independent dense tensors") {
+    Tensor a = leaf({1, 2}, {2}), b = leaf({3, 4}, {2});
+    backward(sum(add(a, b)));
+    Tensor ga = a.grad();
+    ga.fill_(7);  // must not change b's gradient (add passes the same tensor to both)
+    REQUIRE(b.grad().to_vector() == std::vector<double>{1, 1});
+    REQUIRE(a.grad().is_contiguous());
+}
+
+TEST_CASE("broadcast inputs get gradients of their own shape") {
+    Tensor a = leaf({1, 2, 3, 4, 5, 6}, {2, 3});
+    Tensor b = leaf({10, 20, 30}, {3});
+    backward(sum(mul(a, b)));
+    REQUIRE(b.grad().shape() == Shape{3});
+    REQUIRE(b.grad().to_vector() == std::vector<double>{5, 7, 9});
+    REQUIRE(a.grad().to_vector() == std::vector<double>{10, 20, 30, 10, 20, 30});
+}
+
+TEST_CASE("no-grad guard records nothing; detach cuts history") {
+    Tensor x = leaf({1, 2}, {2});
+    {
+        NoGradGuard guard;
+        Tensor y = mul(x, x);
+        REQUIRE_FALSE(y.requires_grad());
+    }
+    Tensor z = mul(x.detach(), x);
+    backward(sum(z));
+    REQUIRE(x.grad().to_vector() == std::vector<double>{1, 2});
+}
+
+TEST_CASE("the graph is freed after backward unless retained") {
+    Tensor x = leaf({1, 2}, {2});
+    Tensor y = sum(exp(x));
+    backward(y, Tensor(), true);
+    backward(y);  // retained once: a second pass is allowed
+    REQUIRE(x.grad().to_vector()[0] == Approx(2 * std::exp(1.0)));
+    REQUIRE_THROWS_WITH(backward(y), Catch::Contains("already freed"));
+}
+
+TEST_CASE("backward errors say what is wrong") {
+    Tensor x = Tensor::from_vector(std::vector<double>{1, 2}, {2}, DType::f64);
+    REQUIRE_THROWS_WITH(backward(sum(x)), Catch::Contains("does not require grad"));
+    Tensor w = leaf({1, 2}, {2});
+    REQUIRE_THROWS_WITH(backward(mul(w, w)), Catch::Contains("scalar"));
+    REQUIRE_THROWS_WITH(Tensor::zeros({2}, DType::i64).set_requires_grad(true), Catch::Contains("floating"));
+}
+
+TEST_CASE("deep chains do not overflow the stack") {
+    Tensor x = leaf({0.5}, {1});
+    Tensor y = x;
+    for (int i = 0; i < 20000; ++i) y = add_scalar(y, 0.0);
+    backward(sum(y));
+    REQUIRE(x.grad().item() == 1.0);
+}
