@@ -61,6 +61,26 @@ Backend& backend_for(Device device) {
 #endif
 }
 
+void Backend::adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, double lr, double b1, double b2,
+                        double eps, double c1, double c2) {
+    auto scaled = [&](const Tensor& t, double s) {
+        Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
+        unary(UnaryOp::mul_scalar, t, out, s);
+        return out;
+    };
+    auto combine = [&](BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) { binary(op, a, b, out, 0.0); };
+    combine(BinaryOp::add, scaled(m, b1), scaled(g, 1 - b1), m);
+    Tensor g2 = Tensor::empty(g.shape(), g.dtype(), g.device());
+    combine(BinaryOp::mul, g, g, g2);
+    combine(BinaryOp::add, scaled(v, b2), scaled(g2, 1 - b2), v);
+    Tensor denom = scaled(v, 1.0 / c2);
+    unary(UnaryOp::sqrt, denom, denom, 0.0);
+    unary(UnaryOp::add_scalar, denom, denom, eps);
+    Tensor step = Tensor::empty(p.shape(), p.dtype(), p.device());
+    combine(BinaryOp::div, m, denom, step);
+    combine(BinaryOp::sub, p, scaled(step, lr / c1), p);
+}
+
 static int g_threads = [] {
     if (const char* env = std::getenv("DCODR_THREADS")) {
         int n = std::atoi(env);

@@ -114,6 +114,13 @@ public:
     // out[o, idx[o, j, r], r] += src[o, j, r]
     virtual void scatter_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
                              std::int64_t inner) = 0;
+
+    // ---- optimiser ----
+    // One Adam step in place, PyTorch's formula: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    // p -= (lr / c1) * m / (sqrt(v / c2) + eps), with bias corrections c1 = 1-b1^t, c2 = 1-b2^t.
+    // The default composes other kernels (so every backend has it); backends fuse it.
+    virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
+                           double beta2, double eps, double c1, double c2);
 };
 
 // The backend for a device. Throws a clear error for CUDA in a build without it, or when

@@ -55,6 +55,9 @@ public:
     void index_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer, std::int64_t inner) override;
     void gather(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer, std::int64_t inner) override;
     void scatter_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer, std::int64_t inner) override;
+
+    void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
+                   double eps, double c1, double c2) override;
 };
 
 CpuBackend& cpu_backend();

@@ -1,0 +1,74 @@
+// The standard layers, each a thin Module over one differentiable op.
+#pragma once
+#include <functional>
+
+#include "nn/module.h"
+
+namespace dcodr::nn {
+
+class Linear : public Module {
+public:
+    Linear(std::int64_t in, std::int64_t out, bool bias = true);
+    Tensor forward(const Tensor& x) override;
+    Tensor weight, bias;  // weight [out, in]
+};
+
+class Conv2d : public Module {
+public:
+    Conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1, std::int64_t padding = 0,
+           bool bias = true, std::int64_t dilation = 1, std::int64_t groups = 1);
+    Tensor forward(const Tensor& x) override;
+    Tensor weight, bias;  // weight [out, in/groups, k, k]
+    Conv2dParams params;
+};
+
+// BatchNorm over dim 1 for [N, C] (BatchNorm1d) and [N, C, H, W] (BatchNorm2d) alike.
+class BatchNorm : public Module {
+public:
+    explicit BatchNorm(std::int64_t channels, double eps = 1e-5, double momentum = 0.1, bool affine = true);
+    Tensor forward(const Tensor& x) override;
+    Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+    double eps, momentum;
+};
+using BatchNorm1d = BatchNorm;
+using BatchNorm2d = BatchNorm;
+
+class ReLU : public Module {
+public:
+    Tensor forward(const Tensor& x) override { return relu(x); }
+};
+class LeakyReLU : public Module {
+public:
+    explicit LeakyReLU(double slope = 0.01) : slope(slope) {}
+    Tensor forward(const Tensor& x) override { return leaky_relu(x, slope); }
+    double slope;
+};
+class MaxPool2d : public Module {
+public:
+    MaxPool2d(std::int64_t kernel, std::int64_t stride, std::int64_t padding = 0);
+    Tensor forward(const Tensor& x) override { return max_pool2d(x, params); }
+    Pool2dParams params;
+};
+class AdaptiveAvgPool2d : public Module {
+public:
+    AdaptiveAvgPool2d(std::int64_t h, std::int64_t w) : h(h), w(w) {}
+    Tensor forward(const Tensor& x) override { return adaptive_avg_pool2d(x, h, w); }
+    std::int64_t h, w;
+};
+class Flatten : public Module {
+public:
+    Tensor forward(const Tensor& x) override { return flatten(x, 1); }
+};
+
+// Children named "0", "1", ... (as torch.nn.Sequential), applied in order.
+class Sequential : public Module {
+public:
+    Sequential() = default;
+    explicit Sequential(std::vector<std::shared_ptr<Module>> modules);
+    void push_back(std::shared_ptr<Module> m);
+    Tensor forward(const Tensor& x) override;
+    std::size_t size() const { return children().size(); }
+    Module& operator[](std::size_t i) const { return *children()[i].second; }
+};
+
+}  // namespace dcodr::nn

@@ -1,0 +1,90 @@
+#include "nn/optim.h"
+
+#include <cmath>
+#include <map>
+
+#include "tensor/backend.h"
+
+namespace dcodr::nn {
+
+Adam::Adam(std::vector<Group> groups, double beta1, double beta2, double eps)
+    : groups_(std::move(groups)), beta1_(beta1), beta2_(beta2), eps_(eps) {
+    for (auto& g : groups_) {
+        std::vector<Moments> ms;
+        for (auto& p : g.params) {
+            DCODR_CHECK(p.tensor.requires_grad(), "Adam: parameter {} does not require grad", p.name);
+            ms.push_back({Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()),
+                          Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device())});
+        }
+        moments_.push_back(std::move(ms));
+    }
+}
+
+void Adam::step() {
+    ++step_;
+    double c1 = 1 - std::pow(beta1_, static_cast<double>(step_));
+    double c2 = 1 - std::pow(beta2_, static_cast<double>(step_));
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+        for (std::size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+            Tensor& p = groups_[gi].params[pi].tensor;
+            Tensor g = p.grad();
+            if (!g.defined()) continue;
+            Moments& mo = moments_[gi][pi];
+            if (mo.m.device() != p.device()) {  // the model moved after the optimiser was built
+                mo.m = mo.m.to(p.device());
+                mo.v = mo.v.to(p.device());
+            }
+            Tensor gc = g.contiguous();
+            p.backend().adam_step(p, gc, mo.m, mo.v, groups_[gi].lr, beta1_, beta2_, eps_, c1, c2);
+        }
+    }
+}
+
+void Adam::zero_grad() {
+    for (auto& g : groups_)
+        for (auto& p : g.params) p.tensor.zero_grad();
+}
+
+std::vector<NamedTensor> Adam::state() const {
+    std::vector<NamedTensor> out;
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
+        for (std::size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+            const std::string base = "adam." + groups_[gi].params[pi].name;
+            out.push_back({base + ".exp_avg", moments_[gi][pi].m});
+            out.push_back({base + ".exp_avg_sq", moments_[gi][pi].v});
+        }
+    out.push_back({"adam.step", Tensor::full({}, static_cast<double>(step_), DType::i64)});
+    return out;
+}
+
+void Adam::load_state(const std::vector<NamedTensor>& state) {
+    std::map<std::string, Tensor> by_name;
+    for (auto& nt : state) by_name[nt.name] = nt.tensor;
+    auto take = [&](const std::string& name, Tensor& dst) {
+        auto it = by_name.find(name);
+        DCODR_CHECK(it != by_name.end(), "optimizer state: missing '{}'", name);
+        DCODR_CHECK(it->second.shape() == dst.shape(), "optimizer state: '{}' has shape {}, expected {}", name,
+                    shape_str(it->second.shape()), shape_str(dst.shape()));
+        dst.copy_(it->second);
+    };
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
+        for (std::size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+            const std::string base = "adam." + groups_[gi].params[pi].name;
+            take(base + ".exp_avg", moments_[gi][pi].m);
+            take(base + ".exp_avg_sq", moments_[gi][pi].v);
+        }
+    auto it = by_name.find("adam.step");
+    DCODR_CHECK(it != by_name.end(), "optimizer state: missing 'adam.step'");
+    step_ = static_cast<std::int64_t>(it->second.item());
+}
+
+StepLR::StepLR(Adam& opt, std::int64_t step_size, double gamma) : opt_(opt), step_size_(step_size), gamma_(gamma) {
+    DCODR_CHECK(step_size > 0, "StepLR: step_size must be positive, got {}", step_size);
+    for (auto& g : opt.groups()) base_lrs_.push_back(g.lr);
+}
+void StepLR::set_epoch(std::int64_t epoch) {
+    double factor = std::pow(gamma_, static_cast<double>(epoch / step_size_));
+    for (std::size_t i = 0; i < base_lrs_.size(); ++i) opt_.groups()[i].lr = base_lrs_[i] * factor;
+}
+
+}  // namespace dcodr::nn
