@@ -1,0 +1,72 @@
+// Adam against the update rule computed by hand; StepLR's schedule; state round trip.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "autograd/functional.h"
+#include "nn/optim.h"
+#include "tests/test_util.h"
+
+using namespace dcodr;
+
+TEST_CASE("Adam follows PyTorch's update rule over several steps") {
+    for (DType dt : {DType::f32, DType::f64}) {
+        Tensor p = Tensor::from_vector(std::vector<double>{1.0, -2.0, 0.5}, {3}, dt);
+        p.set_requires_grad(true);
+        nn::Adam opt({{{{"p", p}}, 0.1}}, 0.5, 0.999, 1e-8);
+        std::vector<double> ref = {1.0, -2.0, 0.5}, m(3, 0), v(3, 0);
+        for (int t = 1; t <= 4; ++t) {
+            opt.zero_grad();
+            backward(sum(mul(mul(p, p), p)));  // grad 3 p^2
+            opt.step();
+            for (int i = 0; i < 3; ++i) {
+                double g = 3 * ref[i] * ref[i];
+                m[i] = 0.5 * m[i] + 0.5 * g;
+                v[i] = 0.999 * v[i] + 0.001 * g * g;
+                double mh = m[i] / (1 - std::pow(0.5, t)), vh = v[i] / (1 - std::pow(0.999, t));
+                ref[i] -= 0.1 * mh / (std::sqrt(vh) + 1e-8);
+            }
+        }
+        auto got = p.to_vector();
+        for (int i = 0; i < 3; ++i) REQUIRE(got[i] == Approx(ref[i]).epsilon(dt == DType::f64 ? 1e-12 : 1e-5));
+        REQUIRE(opt.steps() == 4);
+    }
+}
+
+TEST_CASE("Adam generic (composed) and fused CPU paths agree") {
+    Tensor p1 = Tensor::uniform({100}, -1, 1, 5, 0, DType::f64), p2 = p1.clone();
+    Tensor g = Tensor::uniform({100}, -1, 1, 6, 0, DType::f64);
+    Tensor m1 = Tensor::zeros({100}, DType::f64), v1 = m1.clone(), m2 = m1.clone(), v2 = m1.clone();
+    p1.backend().adam_step(p1, g, m1, v1, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001);
+    p2.backend().Backend::adam_step(p2, g, m2, v2, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001);
+    REQUIRE_CLOSE(p1, p2, 1e-14, 1e-12);
+    REQUIRE_CLOSE(v1, v2, 1e-16, 1e-12);
+}
+
+TEST_CASE("StepLR multiplies learning rates every step_size epochs") {
+    Tensor a = Tensor::zeros({1}), b = Tensor::zeros({1});
+    a.set_requires_grad(true);
+    b.set_requires_grad(true);
+    nn::Adam opt({{{{"a", a}}, 1e-4}, {{{"b", b}}, 3e-3}}, 0.5, 0.999);
+    nn::StepLR sched(opt, 30, 0.33);
+    sched.set_epoch(29);
+    REQUIRE(opt.groups()[0].lr == Approx(1e-4));
+    sched.set_epoch(30);
+    REQUIRE(opt.groups()[0].lr == Approx(0.33e-4));
+    sched.set_epoch(65);
+    REQUIRE(opt.groups()[1].lr == Approx(3e-3 * 0.33 * 0.33));
+}
+
+TEST_CASE("Adam state saves and restores exactly") {
+    Tensor p = Tensor::uniform({4}, -1, 1, 1);
+    p.set_requires_grad(true);
+    nn::Adam opt({{{{"w", p}}, 0.01}});
+    backward(sum(square(p)));
+    opt.step();
+    auto state = opt.state();
+    Tensor q = p.detach().clone();
+    q.set_requires_grad(true);
+    nn::Adam other({{{{"w", q}}, 0.01}});
+    other.load_state(state);
+    REQUIRE(other.steps() == 1);
+    REQUIRE_THROWS_WITH(other.load_state({}), Catch::Contains("missing"));
+}
