@@ -1,0 +1,268 @@
+#include "method/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "data/augment.h"
+#include "data/prefetch.h"
+#include "data/sampler.h"
+#include "nn/init.h"
+#include "nn/safetensors.h"
+#include "nn/state_dict.h"
+#include "tensor/ops.h"
+
+namespace dcodr::method {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+std::string format_duration(double s) {
+    if (!std::isfinite(s) || s < 0) return "?";
+    int total = static_cast<int>(s + 0.5);
+    if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total / 60 % 60);
+    if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
+    return fmt::format("{}s", total);
+}
+
+// A prepared batch: clean images, their positives (one augmentation each) and labels.
+struct Prepared {
+    data::DomainBatch batch;
+    Tensor clean, positive;
+};
+}  // namespace
+
+json::Value TrainConfig::to_json() const {
+    json::Value v = json::Value::object();
+    v["depth"] = encoder.depth;
+    v["width"] = encoder.width;
+    v["hidden"] = encoder.hidden;
+    v["code_dim"] = encoder.code_dim;
+    v["head"] = encoder.head;
+    v["loss"] = contrastive_mode_name(loss.mode);
+    v["tau"] = loss.tau;
+    v["max_negatives"] = loss.max_negatives;
+    v["image_size"] = image_size;
+    v["domains_per_batch"] = domains_per_batch;
+    v["images_per_domain"] = images_per_domain;
+    v["augmentations"] = augmentations;
+    v["lr"] = lr;
+    v["beta1"] = beta1;
+    v["beta2"] = beta2;
+    v["epochs"] = epochs;
+    v["max_steps"] = max_steps;
+    v["lr_step_epochs"] = lr_step_epochs;
+    v["lr_gamma"] = lr_gamma;
+    v["clip_grad_norm"] = clip_grad_norm;
+    v["seed"] = static_cast<std::int64_t>(seed);
+    return v;
+}
+
+TrainConfig TrainConfig::from_json(const json::Value& v) {
+    TrainConfig c;
+    c.encoder.depth = static_cast<int>(v.at("depth").as_int());
+    c.encoder.width = v.at("width").as_double();
+    c.encoder.hidden = v.at("hidden").as_int();
+    c.encoder.code_dim = v.at("code_dim").as_int();
+    c.encoder.head = v.at("head").as_bool();
+    c.loss.mode = parse_contrastive_mode(v.at("loss").as_string());
+    c.loss.tau = v.at("tau").as_double();
+    c.loss.max_negatives = v.at("max_negatives").as_int();
+    c.image_size = v.at("image_size").as_int();
+    c.domains_per_batch = v.at("domains_per_batch").as_int();
+    c.images_per_domain = v.at("images_per_domain").as_int();
+    c.augmentations = v.at("augmentations").as_string();
+    c.lr = v.at("lr").as_double();
+    c.beta1 = v.at("beta1").as_double();
+    c.beta2 = v.at("beta2").as_double();
+    c.epochs = v.at("epochs").as_int();
+    c.max_steps = v.at("max_steps").as_int();
+    c.lr_step_epochs = v.at("lr_step_epochs").as_int();
+    c.lr_gamma = v.at("lr_gamma").as_double();
+    c.clip_grad_norm = v.at("clip_grad_norm").as_double();
+    c.seed = static_cast<std::uint64_t>(v.at("seed").as_int());
+    return c;
+}
+
+struct Trainer::Impl {
+    std::unique_ptr<data::BalancedSampler> sampler;
+    std::unique_ptr<data::Augmenter> augmenter;
+    std::unique_ptr<nn::Adam> adam;
+    std::unique_ptr<nn::StepLR> schedule;
+    std::unique_ptr<data::Prefetcher<Prepared>> prefetch;
+    std::int64_t produced = 0;  // batches handed out by the prefetcher's producer
+    std::ofstream log;
+    data::SamplerState next_state;  // sampler position after the last consumed batch
+};
+
+Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
+    : config_(std::move(config)), data_(train_set), impl_(std::make_unique<Impl>()) {
+    data_.validate();
+    DCODR_CHECK(data_.n_domains >= 2, "{}: training needs at least 2 domains, found {}", data_.source,
+                data_.n_domains);
+    nn::manual_seed(config_.seed);
+    encoder_ = std::make_shared<nn::DcodrEncoder>(config_.encoder);
+    encoder_->to(config_.device);
+    std::int64_t k = config_.domains_per_batch > 0 ? config_.domains_per_batch
+                                                   : data::default_domains_per_batch(data_.n_domains);
+    impl_->sampler = std::make_unique<data::BalancedSampler>(data_.domains, data_.n_domains, k,
+                                                             config_.images_per_domain, config_.seed);
+    impl_->augmenter =
+        std::make_unique<data::Augmenter>(data::parse_augmentations(config_.augmentations), config_.seed + 1);
+    impl_->adam = std::make_unique<nn::Adam>(
+        std::vector<nn::Adam::Group>{{encoder_->named_parameters(), config_.lr}}, config_.beta1, config_.beta2);
+    impl_->schedule = std::make_unique<nn::StepLR>(*impl_->adam, config_.lr_step_epochs, config_.lr_gamma);
+    if (!config_.out_dir.empty()) std::filesystem::create_directories(config_.out_dir);
+}
+
+Trainer::~Trainer() = default;
+
+std::int64_t Trainer::total_steps() const {
+    return config_.max_steps > 0 ? config_.max_steps : config_.epochs * impl_->sampler->batches_per_epoch();
+}
+
+StepRecord Trainer::step() {
+    if (!impl_->prefetch) {
+        // Started lazily so a checkpoint loaded after construction sets the cursor first.
+        impl_->produced = step_;
+        impl_->prefetch = std::make_unique<data::Prefetcher<Prepared>>([this] {
+            Prepared p;
+            p.batch = impl_->sampler->next();
+            data::ImageFormat fmt{config_.image_size, config_.image_size, 3};
+            p.clean = data::load_batch(data_, p.batch.indices, fmt);
+            p.positive = impl_->augmenter->apply(p.clean, static_cast<std::uint64_t>(impl_->produced++));
+            return p;
+        });
+    }
+    auto t0 = Clock::now();
+    Prepared prep = impl_->prefetch->next();
+    impl_->next_state = {prep.batch.epoch, prep.batch.position + 1};
+    impl_->schedule->set_epoch(prep.batch.epoch);
+    encoder_->train();
+    Tensor clean = prep.clean.to(config_.device), positive = prep.positive.to(config_.device);
+    // Two passes through the same encoder: batch-norm statistics are taken per pass.
+    Tensor z = l2_normalize(encoder_->forward(clean), 1);
+    Tensor p = l2_normalize(encoder_->forward(positive), 1);
+    Tensor loss = contrastive_loss(z, p, prep.batch.domains, config_.loss);
+    impl_->adam->zero_grad();
+    backward(loss);
+    double loss_value = loss.item();
+    DCODR_CHECK(std::isfinite(loss_value), "training diverged: loss is {} at step {} (lower the learning rate?); "
+                "the last checkpoint is untouched", loss_value, step_ + 1);
+    if (config_.clip_grad_norm > 0) {
+        double sq = 0;
+        for (auto& t : encoder_->parameters())
+            if (t.grad().defined()) sq += kernels::sum(kernels::unary(UnaryOp::square, t.grad())).item();
+        double norm = std::sqrt(sq);
+        if (norm > config_.clip_grad_norm)
+            for (auto& t : encoder_->parameters())
+                if (t.grad().defined()) t.set_grad(kernels::unary(UnaryOp::mul_scalar, t.grad(), config_.clip_grad_norm / norm));
+    }
+    impl_->adam->step();
+    ++step_;
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    return {step_, prep.batch.epoch, loss_value, impl_->adam->groups()[0].lr, secs};
+}
+
+std::vector<StepRecord> Trainer::run() {
+    std::vector<StepRecord> records;
+    const std::int64_t total = total_steps();
+    const std::int64_t batch = impl_->sampler->batch_size();
+    if (!config_.out_dir.empty()) impl_->log.open(config_.out_dir + "/train_log.jsonl", std::ios::app);
+    auto start = Clock::now();
+    std::int64_t first_step = step_;
+    const std::int64_t per_epoch = impl_->sampler->batches_per_epoch();
+    while (step_ < total) {
+        StepRecord r = step();
+        records.push_back(r);
+        double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        double ips = static_cast<double>((step_ - first_step) * batch) / std::max(elapsed, 1e-9);
+        double eta = elapsed / static_cast<double>(step_ - first_step) * static_cast<double>(total - step_);
+        if (impl_->log.is_open()) {
+            json::Value line = json::Value::object();
+            line["step"] = r.step;
+            line["epoch"] = r.epoch;
+            line["loss"] = r.loss;
+            line["lr"] = r.lr;
+            line["step_seconds"] = r.seconds;
+            line["images_per_second"] = ips;
+            impl_->log << line.dump() << "\n";
+            impl_->log.flush();
+        }
+        if (!config_.quiet && (step_ % config_.log_every == 0 || step_ == total))
+            std::cerr << fmt::format("[{}] step {}/{} epoch {} loss {:.4f} lr {:.2e} | {:.1f} img/s | ETA {}\n",
+                                     contrastive_mode_name(config_.loss.mode), step_, total, r.epoch, r.loss, r.lr,
+                                     ips, format_duration(eta));
+        bool epoch_end = step_ % per_epoch == 0;
+        bool due = config_.checkpoint_every > 0 ? step_ % config_.checkpoint_every == 0 : epoch_end;
+        if (!config_.out_dir.empty() && (due || step_ == total))
+            save_checkpoint(config_.out_dir + "/checkpoint.safetensors");
+    }
+    if (!config_.out_dir.empty()) save_weights(config_.out_dir + "/encoder.safetensors");
+    return records;
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+    std::vector<nn::NamedTensor> tensors;
+    for (auto& nt : encoder_->state_dict()) tensors.push_back({"model." + nt.name, nt.tensor});
+    for (auto& nt : impl_->adam->state()) tensors.push_back({"optim." + nt.name, nt.tensor});
+    nn::SafetensorsMetadata meta;
+    meta["dcodr.kind"] = "checkpoint";
+    meta["dcodr.step"] = std::to_string(step_);
+    meta["dcodr.sampler_epoch"] = std::to_string(impl_->next_state.epoch);
+    meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
+    meta["dcodr.config"] = config_.to_json().dump();
+    nn::save_safetensors(path, tensors, meta);  // atomic: temp file + rename
+}
+
+void Trainer::save_weights(const std::string& path) const {
+    nn::SafetensorsMetadata meta;
+    meta["dcodr.kind"] = "encoder";
+    meta["dcodr.config"] = config_.to_json().dump();
+    meta["format"] = "pt";
+    nn::save_safetensors(path, encoder_->state_dict(), meta);
+}
+
+static std::int64_t meta_int(const nn::SafetensorsContent& c, const std::string& path, const std::string& key) {
+    auto it = c.metadata.find(key);
+    DCODR_CHECK(it != c.metadata.end(), "{}: not a dcodr checkpoint (metadata field '{}' missing)", path, key);
+    return std::stoll(it->second);
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+    DCODR_CHECK(!impl_->prefetch, "load_checkpoint: must be called before training starts");
+    nn::SafetensorsContent c = nn::load_safetensors(path);
+    std::vector<nn::NamedTensor> model, optim;
+    for (auto& nt : c.tensors) {
+        if (nt.name.rfind("model.", 0) == 0) model.push_back({nt.name.substr(6), nt.tensor});
+        else if (nt.name.rfind("optim.", 0) == 0) optim.push_back({nt.name.substr(6), nt.tensor});
+    }
+    nn::load_state_dict(encoder_->state_dict(), model, true, path);
+    impl_->adam->load_state(optim);
+    step_ = meta_int(c, path, "dcodr.step");
+    impl_->next_state = {meta_int(c, path, "dcodr.sampler_epoch"), meta_int(c, path, "dcodr.sampler_position")};
+    impl_->sampler->restore(impl_->next_state);
+}
+
+std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device) {
+    nn::SafetensorsContent c = nn::load_safetensors(path);
+    auto cfg = c.metadata.find("dcodr.config");
+    DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
+                path);
+    TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
+    auto encoder = std::make_shared<nn::DcodrEncoder>(config.encoder);
+    std::vector<nn::NamedTensor> weights;
+    bool checkpoint = c.metadata.count("dcodr.kind") && c.metadata.at("dcodr.kind") == "checkpoint";
+    for (auto& nt : c.tensors) {
+        if (!checkpoint) weights.push_back(nt);
+        else if (nt.name.rfind("model.", 0) == 0) weights.push_back({nt.name.substr(6), nt.tensor});
+    }
+    nn::load_state_dict(encoder->state_dict(), weights, true, path);
+    encoder->to(device);
+    encoder->eval();
+    return encoder;
+}
+
+}  // namespace dcodr::method

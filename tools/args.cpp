@@ -1,0 +1,100 @@
+#include "tools/args.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "tensor/error.h"
+
+namespace dcodr::tools {
+
+Args::Args(std::string command, std::string summary, int argc, char** argv)
+    : command_(std::move(command)), summary_(std::move(summary)), raw_(argv, argv + argc) {}
+
+void Args::option(const std::string& name, const std::string& def, const std::string& help) {
+    options_[name] = {def, help, false};
+    order_.push_back(name);
+}
+void Args::flag(const std::string& name, const std::string& help) {
+    options_[name] = {"", help, true};
+    order_.push_back(name);
+}
+
+bool Args::parse() {
+    for (std::size_t i = 0; i < raw_.size(); ++i) {
+        std::string a = raw_[i];
+        if (a == "--help" || a == "-h") {
+            std::cout << help();
+            return true;
+        }
+        DCODR_CHECK(a.rfind("--", 0) == 0, "dcodr {}: unexpected argument '{}' (options start with --; see --help)",
+                    command_, a);
+        std::string name = a.substr(2), value;
+        bool inline_value = false;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+            inline_value = true;
+        }
+        auto it = options_.find(name);
+        if (it == options_.end()) {
+            std::string known;
+            for (auto& n : order_) known += " --" + n;
+            fail("dcodr {}: unknown option --{}; known options:{}", command_, name, known);
+        }
+        if (it->second.is_flag) {
+            DCODR_CHECK(!inline_value || value == "true" || value == "false",
+                        "dcodr {}: --{} is a flag and takes no value", command_, name);
+            values_[name] = inline_value ? value : "true";
+            continue;
+        }
+        if (!inline_value) {
+            DCODR_CHECK(i + 1 < raw_.size(), "dcodr {}: option --{} needs a value", command_, name);
+            value = raw_[++i];
+        }
+        values_[name] = value;
+    }
+    return false;
+}
+
+std::string Args::str(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it != values_.end()) return it->second;
+    auto o = options_.find(name);
+    DCODR_CHECK(o != options_.end(), "internal: option --{} was not declared", name);
+    return o->second.default_value;
+}
+std::int64_t Args::integer(const std::string& name) const {
+    std::string v = str(name);
+    try {
+        std::size_t used = 0;
+        long long r = std::stoll(v, &used);
+        if (used == v.size()) return r;
+    } catch (const std::exception&) {
+    }
+    fail("dcodr {}: --{} expects an integer, got '{}'", command_, name, v);
+}
+double Args::number(const std::string& name) const {
+    std::string v = str(name);
+    try {
+        std::size_t used = 0;
+        double r = std::stod(v, &used);
+        if (used == v.size()) return r;
+    } catch (const std::exception&) {
+    }
+    fail("dcodr {}: --{} expects a number, got '{}'", command_, name, v);
+}
+bool Args::enabled(const std::string& name) const { return str(name) == "true"; }
+bool Args::given(const std::string& name) const { return values_.count(name) > 0; }
+
+std::string Args::help() const {
+    std::string out = fmt::format("usage: dcodr {} [options]\n\n{}\n\noptions:\n", command_, summary_);
+    for (auto& n : order_) {
+        const Option& o = options_.at(n);
+        std::string left = o.is_flag ? "--" + n : fmt::format("--{} <{}>", n, o.default_value.empty() ? "value" : o.default_value);
+        out += fmt::format("  {:<34} {}\n", left, o.help);
+    }
+    return out;
+}
+
+}  // namespace dcodr::tools

@@ -1,0 +1,154 @@
+// Kernel benchmark: a 1024³ float32 GEMM as the machine's yardstick, then conv2d forward,
+// backward-data and backward-filter at every distinct conv shape of ResNet-18 on a batch of
+// 64 RGB 64x64 images, each as median milliseconds and GFLOP/s. Conv throughput is reported
+// relative to the GEMM: im2col convolution is a GEMM plus copies, so the ratio says how much
+// the copies and the conv's GEMM shapes cost.
+#include "tools/bench_ops.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "tensor/ops.h"
+
+namespace dcodr::tools {
+
+namespace {
+
+struct Options {
+    int repeats = 5;
+    int threads = 0;  // 0: keep the default (DCODR_THREADS or all cores)
+    bool quick = false;
+};
+
+// One conv shape of ResNet-18; `count` is how many convs of the network share it.
+struct ConvLayer {
+    const char* name;
+    int count;
+    std::int64_t cin, cout, k, stride, pad, in_hw;
+};
+
+// ResNet-18's convs for an image of `image` pixels square (the stem and max pool divide it by 4).
+std::vector<ConvLayer> resnet18_convs(std::int64_t image) {
+    std::int64_t s1 = image / 4, s2 = s1 / 2, s3 = s2 / 2, s4 = s3 / 2;
+    return {
+        {"conv1 7x7/2 3->64", 1, 3, 64, 7, 2, 3, image},
+        {"layer1 3x3 64->64", 4, 64, 64, 3, 1, 1, s1},
+        {"layer2 3x3/2 64->128", 1, 64, 128, 3, 2, 1, s1},
+        {"layer2 3x3 128->128", 3, 128, 128, 3, 1, 1, s2},
+        {"layer2 downsample 1x1/2 64->128", 1, 64, 128, 1, 2, 0, s1},
+        {"layer3 3x3/2 128->256", 1, 128, 256, 3, 2, 1, s2},
+        {"layer3 3x3 256->256", 3, 256, 256, 3, 1, 1, s3},
+        {"layer3 downsample 1x1/2 128->256", 1, 128, 256, 1, 2, 0, s2},
+        {"layer4 3x3/2 256->512", 1, 256, 512, 3, 2, 1, s3},
+        {"layer4 3x3 512->512", 3, 512, 512, 3, 1, 1, s4},
+        {"layer4 downsample 1x1/2 256->512", 1, 256, 512, 1, 2, 0, s3},
+    };
+}
+
+// Median wall time of f in milliseconds, after one untimed warm-up run.
+template <class F>
+double median_ms(int repeats, F&& f) {
+    f();
+    std::vector<double> ms;
+    for (int r = 0; r < repeats; ++r) {
+        auto t0 = std::chrono::steady_clock::now();
+        f();
+        auto t1 = std::chrono::steady_clock::now();
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+double gflops(double flop, double ms) { return flop / (ms * 1e6); }
+
+bool parse(int argc, char** argv, Options& o) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&](int& out) {
+            if (i + 1 >= argc) return false;
+            out = std::atoi(argv[++i]);
+            return out > 0;
+        };
+        if (a == "--quick") {
+            o.quick = true;
+        } else if (a == "--repeats") {
+            if (!value(o.repeats)) return false;
+        } else if (a == "--threads") {
+            if (!value(o.threads)) return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+int bench_ops_main(int argc, char** argv) {
+    Options o;
+    if (!parse(argc, argv, o)) {
+        std::fprintf(stderr, "usage: bench ops [--repeats N (default 5)] [--threads N] [--quick]\n");
+        return 2;
+    }
+    if (o.threads > 0) set_num_threads(o.threads);
+    if (o.quick && o.repeats == 5) o.repeats = 1;
+    std::int64_t mm = o.quick ? 256 : 1024, batch = o.quick ? 2 : 64, image = o.quick ? 32 : 64;
+
+    Tensor a = Tensor::uniform({mm, mm}, -1, 1, 1), b = Tensor::uniform({mm, mm}, -1, 1, 2);
+    double mm_ms = median_ms(o.repeats, [&] { kernels::matmul(a, b); });
+    double mm_gf = gflops(2.0 * mm * mm * mm, mm_ms);
+
+    std::string out = "{\n";
+    out += fmt::format("  \"threads\": {}, \"repeats\": {}, \"batch\": {}, \"image\": {},\n", num_threads(),
+                       o.repeats, batch, image);
+    out += fmt::format("  \"matmul\": {{\"m\": {0}, \"n\": {0}, \"k\": {0}, \"ms\": {1:.3f}, \"gflops\": {2:.1f}}},\n",
+                       mm, mm_ms, mm_gf);
+    out += "  \"conv\": [\n";
+    double total_ms = 0, total_flop = 0, worst_ratio = 1e30;
+    std::vector<ConvLayer> layers = resnet18_convs(image);
+    for (std::size_t li = 0; li < layers.size(); ++li) {
+        const ConvLayer& l = layers[li];
+        Conv2dParams p;
+        p.stride_h = p.stride_w = l.stride;
+        p.pad_h = p.pad_w = l.pad;
+        Shape xs{batch, l.cin, l.in_hw, l.in_hw}, ws{l.cout, l.cin, l.k, l.k};
+        Tensor x = Tensor::uniform(xs, -1, 1, 3), w = Tensor::uniform(ws, -1, 1, 4);
+        Tensor y = kernels::conv2d_forward(x, w, p);
+        Tensor gy = Tensor::uniform(y.shape(), -1, 1, 5);
+        double flop = 2.0 * static_cast<double>(y.numel()) * l.cin * l.k * l.k;  // per pass
+        double f_ms = median_ms(o.repeats, [&] { kernels::conv2d_forward(x, w, p); });
+        double d_ms = median_ms(o.repeats, [&] { kernels::conv2d_backward_data(gy, w, xs, p); });
+        double w_ms = median_ms(o.repeats, [&] { kernels::conv2d_backward_filter(x, gy, ws, p); });
+        auto pass = [&](double ms) {
+            worst_ratio = std::min(worst_ratio, gflops(flop, ms) / mm_gf);
+            return fmt::format("{{\"ms\": {:.3f}, \"gflops\": {:.1f}, \"ratio\": {:.2f}}}", ms, gflops(flop, ms),
+                               gflops(flop, ms) / mm_gf);
+        };
+        out += fmt::format(
+            "    {{\"name\": \"{}\", \"count\": {}, \"x\": [{}, {}, {}, {}], \"w\": [{}, {}, {}, {}], "
+            "\"stride\": {}, \"pad\": {}, \"gflop\": {:.3f},\n     \"forward\": {}, \"backward_data\": {}, "
+            "\"backward_filter\": {}}}{}\n",
+            l.name, l.count, xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[2], ws[3], l.stride, l.pad, flop / 1e9,
+            pass(f_ms), pass(d_ms), pass(w_ms), li + 1 < layers.size() ? "," : "");
+        total_ms += l.count * (f_ms + d_ms + w_ms);
+        total_flop += l.count * 3 * flop;
+    }
+    out += "  ],\n";
+    // All three passes of every conv in the network (conv1's backward-data included, though
+    // training skips it: its input needs no gradient).
+    out += fmt::format(
+        "  \"total\": {{\"ms\": {:.3f}, \"gflops\": {:.1f}, \"conv_to_matmul_ratio\": {:.2f}, "
+        "\"worst_pass_ratio\": {:.2f}}}\n}}\n",
+        total_ms, gflops(total_flop, total_ms), gflops(total_flop, total_ms) / mm_gf, worst_ratio);
+    std::fputs(out.c_str(), stdout);
+    return 0;
+}
+
+}  // namespace dcodr::tools

@@ -1,0 +1,93 @@
+// dcodr train / eval / encode.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "data/npy.h"
+#include "nn/atomic_file.h"
+#include "nn/safetensors.h"
+#include "tools/commands.h"
+#include "tools/common.h"
+
+namespace dcodr::tools {
+
+static void write_json(const std::string& path, const json::Value& v) {
+    nn::write_file_atomic(path, v.dump(2) + "\n");
+}
+
+int cmd_train(int argc, char** argv) {
+    Args a("train", "Train a DCoDR-norec encoder (or the contrastive baselines) on images with domain labels.",
+           argc, argv);
+    add_data_options(a);
+    add_train_options(a);
+    add_probe_options(a);
+    add_runtime_options(a);
+    a.option("out", "runs/train", "output folder: checkpoint.safetensors, encoder.safetensors, train_log.jsonl");
+    a.flag("resume", "continue from <out>/checkpoint.safetensors");
+    a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json");
+    if (a.parse()) return 0;
+    method::TrainConfig config = train_config_from(a);
+    config.device = device_from(a);
+    config.out_dir = a.str("out");
+    auto [train, test] = load_train_test(a);
+    std::cerr << "data: " << train.describe() << "\n";
+    method::Trainer trainer(config, train);
+    std::string ckpt = config.out_dir + "/checkpoint.safetensors";
+    if (a.enabled("resume")) {
+        DCODR_CHECK(std::filesystem::exists(ckpt), "--resume: {} does not exist", ckpt);
+        trainer.load_checkpoint(ckpt);
+        std::cerr << "resumed from " << ckpt << " at step " << trainer.steps_done() << "\n";
+    }
+    trainer.run();
+    std::cerr << "wrote " << config.out_dir << "/encoder.safetensors\n";
+    if (a.enabled("eval")) {
+        auto report = method::evaluate(trainer.encoder(), train, test, config.image_size, probe_config_from(a),
+                                       config.device, method::contrastive_mode_name(config.loss.mode), true);
+        std::cout << method::format_reports({report});
+        write_json(config.out_dir + "/eval.json", report.to_json());
+    }
+    return 0;
+}
+
+int cmd_eval(int argc, char** argv) {
+    Args a("eval", "Evaluate an encoder: domain invariance and attribute informativeness probes, retrieval.", argc,
+           argv);
+    a.option("weights", "", "encoder.safetensors or checkpoint.safetensors written by dcodr train (required)");
+    add_data_options(a);
+    add_probe_options(a);
+    add_runtime_options(a);
+    a.option("json", "", "also write the report as JSON to this file");
+    if (a.parse()) return 0;
+    DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
+    Device device = device_from(a);
+    auto encoder = method::load_encoder(a.str("weights"), device);
+    auto [train, test] = load_train_test(a);
+    auto cfg = method::TrainConfig::from_json(json::parse(
+        nn::load_safetensors(a.str("weights")).metadata.at("dcodr.config")));
+    auto report = method::evaluate(*encoder, train, test, cfg.image_size, probe_config_from(a), device,
+                                   std::filesystem::path(a.str("weights")).stem().string(), true);
+    std::cout << method::format_reports({report});
+    if (!a.str("json").empty()) write_json(a.str("json"), report.to_json());
+    return 0;
+}
+
+int cmd_encode(int argc, char** argv) {
+    Args a("encode", "Encode images to L2-normalised codes, saved as a float32 .npy [N, code_dim].", argc, argv);
+    a.option("weights", "", "encoder.safetensors or checkpoint.safetensors (required)");
+    a.option("data", "", "images to encode: an .npz or a labels .csv (required)");
+    a.option("out", "codes.npy", "output .npy file");
+    add_runtime_options(a);
+    if (a.parse()) return 0;
+    DCODR_CHECK(!a.str("weights").empty() && !a.str("data").empty(), "dcodr encode: --weights and --data are required");
+    Device device = device_from(a);
+    auto encoder = method::load_encoder(a.str("weights"), device);
+    auto cfg = method::TrainConfig::from_json(json::parse(
+        nn::load_safetensors(a.str("weights")).metadata.at("dcodr.config")));
+    data::Dataset ds = data::load_dataset(a.str("data"));
+    Tensor codes = method::encode_dataset(*encoder, ds, cfg.image_size, device);
+    data::save_npy(a.str("out"), data::NpyArray::from_tensor(codes));
+    std::cerr << fmt::format("wrote {} codes of dimension {} to {}\n", codes.size(0), codes.size(1), a.str("out"));
+    return 0;
+}
+
+}  // namespace dcodr::tools

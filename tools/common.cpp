@@ -1,0 +1,122 @@
+#include "tools/common.h"
+
+#include <iostream>
+
+#include "data/synthetic.h"
+#include "tensor/backend.h"
+
+namespace dcodr::tools {
+
+void add_data_options(Args& a) {
+    a.option("data", "synthetic", "training data: an authors' .npz, a labels .csv (path,domain,attrs...), or 'synthetic'");
+    a.option("test-data", "", "separate test set (.npz or .csv); default: split --data by --test-fraction");
+    a.option("test-fraction", "0.2", "share of the data held out for testing when no --test-data is given");
+    a.option("synthetic-count", "6000", "images the synthetic generator renders (train + test)");
+    a.option("domain-factor", "shape", "synthetic data: the factor used as the domain label");
+    a.option("data-seed", "7", "seed for the synthetic factors and the train/test split");
+}
+
+std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a) {
+    const std::string path = a.str("data");
+    const auto seed = static_cast<std::uint64_t>(a.integer("data-seed"));
+    data::Dataset all;
+    if (path == "synthetic") {
+        data::shapes::GenerateOptions g;
+        g.domain_factor = a.str("domain-factor");
+        all = data::shapes::generate(a.integer("synthetic-count"), seed, g);
+    } else {
+        all = data::load_dataset(path);
+    }
+    if (!a.str("test-data").empty()) return {std::move(all), data::load_dataset(a.str("test-data"))};
+    double frac = a.number("test-fraction");
+    DCODR_CHECK(frac > 0 && frac < 1, "--test-fraction must be in (0, 1), got {}", frac);
+    return data::train_test_split(all, frac, seed);
+}
+
+void add_train_options(Args& a) {
+    a.option("depth", "50", "ResNet depth of the encoder: 18, 34 or 50");
+    a.option("width", "1", "ResNet channel multiplier (1 = torchvision; 0.25 trains fast on a CPU)");
+    a.option("hidden", "2048", "width of the Linear that replaces the ResNet's fc");
+    a.option("code-dim", "128", "code dimension");
+    a.flag("head", "add the 3-layer projection head used by the loss only");
+    a.option("loss", "domain_wise", "domain_wise (DCoDR), standard (SimCLR baseline) or no_positive");
+    a.option("tau", "0.1", "temperature (0.1 for Shapes3D-like data, 0.2 otherwise)");
+    a.option("max-negatives", "0", "cap on negatives per anchor (0 = all same-domain anchors)");
+    a.option("image-size", "64", "images are resized to this square size");
+    a.option("domains-per-batch", "0", "domains per batch (0 = min(4, domains))");
+    a.option("images-per-domain", "32", "images of each domain per batch");
+    a.option("augmentations", "blur,high_contrast,crop,high_saturation",
+             "positive transforms (also: hflip,vflip,rotation,erasing,hue,brightness_low,brightness_high,"
+             "contrast_low,grayscale,simsiam)");
+    a.option("lr", "1e-4", "Adam learning rate");
+    a.option("beta1", "0.5", "Adam beta1");
+    a.option("beta2", "0.999", "Adam beta2");
+    a.option("epochs", "200", "epochs to train");
+    a.option("steps", "0", "train this many steps instead of --epochs (0 = use epochs)");
+    a.option("lr-step-epochs", "30", "multiply the learning rate by --lr-gamma every this many epochs");
+    a.option("lr-gamma", "0.33", "learning-rate decay factor");
+    a.option("clip-grad-norm", "0", "clip the global gradient norm to this (0 = off)");
+    a.option("seed", "0", "seed for initialisation, batches and augmentations");
+    a.option("checkpoint-every", "0", "checkpoint every N steps (0 = every epoch)");
+    a.option("log-every", "10", "progress line every N steps");
+}
+
+method::TrainConfig train_config_from(const Args& a) {
+    method::TrainConfig c;
+    c.encoder.depth = static_cast<int>(a.integer("depth"));
+    c.encoder.width = a.number("width");
+    c.encoder.hidden = a.integer("hidden");
+    c.encoder.code_dim = a.integer("code-dim");
+    c.encoder.head = a.enabled("head");
+    c.loss.mode = method::parse_contrastive_mode(a.str("loss"));
+    c.loss.tau = a.number("tau");
+    c.loss.max_negatives = a.integer("max-negatives");
+    c.image_size = a.integer("image-size");
+    c.domains_per_batch = a.integer("domains-per-batch");
+    c.images_per_domain = a.integer("images-per-domain");
+    c.augmentations = a.str("augmentations");
+    c.lr = a.number("lr");
+    c.beta1 = a.number("beta1");
+    c.beta2 = a.number("beta2");
+    c.epochs = a.integer("epochs");
+    c.max_steps = a.integer("steps");
+    c.lr_step_epochs = a.integer("lr-step-epochs");
+    c.lr_gamma = a.number("lr-gamma");
+    c.clip_grad_norm = a.number("clip-grad-norm");
+    c.seed = static_cast<std::uint64_t>(a.integer("seed"));
+    c.checkpoint_every = a.integer("checkpoint-every");
+    c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
+    DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
+    DCODR_CHECK(c.images_per_domain >= 2, "--images-per-domain must be at least 2 (anchors need negatives)");
+    return c;
+}
+
+void add_probe_options(Args& a) {
+    a.option("probe-epochs", "100", "maximum epochs of each MLP probe");
+    a.option("probe-patience", "7", "early stop after this many epochs without a better validation accuracy");
+    a.option("probe-lr", "1e-3", "probe learning rate (Adam)");
+    a.option("probe-batch", "128", "probe batch size");
+}
+
+method::ProbeConfig probe_config_from(const Args& a) {
+    method::ProbeConfig p;
+    p.max_epochs = a.integer("probe-epochs");
+    p.patience = a.integer("probe-patience");
+    p.lr = a.number("probe-lr");
+    p.batch_size = a.integer("probe-batch");
+    return p;
+}
+
+void add_runtime_options(Args& a) {
+    a.option("device", "cpu", "cpu, cuda or cuda:N");
+    a.option("threads", "0", "CPU threads (0 = DCODR_THREADS or all cores)");
+}
+
+Device device_from(const Args& a) {
+    if (a.integer("threads") > 0) set_num_threads(static_cast<int>(a.integer("threads")));
+    Device d = Device::parse(a.str("device"));
+    backend_for(d);  // fails now, with a clear message, when the device cannot be used
+    return d;
+}
+
+}  // namespace dcodr::tools

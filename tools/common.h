@@ -1,0 +1,30 @@
+// Option groups shared by the dcodr commands, and turning them into configurations.
+#pragma once
+#include <utility>
+
+#include "data/dataset.h"
+#include "method/evaluation.h"
+#include "method/trainer.h"
+#include "tools/args.h"
+
+namespace dcodr::tools {
+
+// --data, --test-data, --test-fraction, --synthetic-count, --domain-factor, --data-seed
+void add_data_options(Args& a);
+// The train and test sets: from files (a separate --test-data, or a seeded split), or the
+// built-in synthetic Shapes3D-like generator when --data is "synthetic".
+std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a);
+
+// Model, loss and optimisation options (defaults: the method doc's numbers).
+void add_train_options(Args& a);
+method::TrainConfig train_config_from(const Args& a);
+
+// Probe protocol options.
+void add_probe_options(Args& a);
+method::ProbeConfig probe_config_from(const Args& a);
+
+// --device and --threads
+void add_runtime_options(Args& a);
+Device device_from(const Args& a);
+
+}  // namespace dcodr::tools

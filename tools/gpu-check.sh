@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# GPU check: run ON the GPU machine, from the repository root, with a build folder made on
+# the build machines (meson setup build-cuda -Dcuda=enabled && ninja -C build-cuda) carried
+# along. Builds nothing. Runs the CUDA tests, then the step benchmark if the binary has it,
+# and writes logs plus summary.json into the folder given as the only argument.
+# Sized to finish in under 5 minutes: tests 120 s, diagnosis reruns (only after a failure)
+# 2 x 45 s, benchmark 75 s; override with TEST_TIMEOUT / DEBUG_TIMEOUT / BENCH_TIMEOUT.
+#
+#   tools/gpu-check.sh "$OUT"          # e.g. inside the device tool's run command
+#   BUILD=build-other tools/gpu-check.sh out/   # another build folder
+set -u
+OUT=${1:?usage: tools/gpu-check.sh OUTPUT_DIR}
+BUILD=${BUILD:-build-cuda}
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-75}
+DEBUG_TIMEOUT=${DEBUG_TIMEOUT:-45}   # each of the two diagnosis reruns, only after a failure
+mkdir -p "$OUT"
+start=$(date +%s)
+export DCODR_FIXTURES=${DCODR_FIXTURES:-$PWD/tests/fixtures}
+
+log() { echo "[gpu-check $(date +%H:%M:%S)] $*" | tee -a "$OUT/gpu-check.log"; }
+json_str() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))' 2>/dev/null || echo '""'; }
+
+log "build folder: $BUILD; output: $OUT"
+{
+  echo "== host"; uname -a; date -u
+  echo "== git"; git rev-parse HEAD 2>/dev/null || echo "(no git)"
+  echo "== nvidia-smi"; nvidia-smi 2>&1 || echo "(nvidia-smi unavailable)"
+} > "$OUT/environment.log" 2>&1
+gpu_name=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+
+# ---- tests
+test_rc=-1; test_summary="not run"; skipped=0; missing_libs=""; gpu_unusable=false
+TEST_BIN="$BUILD/tests/test_cuda_parity"
+if [ -x "$TEST_BIN" ]; then
+  missing_libs=$(ldd "$TEST_BIN" 2>/dev/null | grep "not found" | tr '\n' ' ')
+  if [ -n "$missing_libs" ]; then
+    # The build links libcudart/libcublas/libcudnn shared: try the usual toolkit folders.
+    for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13.0/lib64 \
+             /usr/lib/x86_64-linux-gnu; do
+      [ -d "$d" ] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    done
+    missing_libs=$(ldd "$TEST_BIN" 2>/dev/null | grep "not found" | tr '\n' ' ')
+    log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH; still missing: ${missing_libs:-none}"
+  fi
+  log "running $TEST_BIN (timeout ${TEST_TIMEOUT}s)"
+  timeout "$TEST_TIMEOUT" "$TEST_BIN" --durations yes > "$OUT/test_cuda_parity.log" 2>&1
+  test_rc=$?
+  test_summary=$(grep -E "All tests passed|test cases:|assertions:" "$OUT/test_cuda_parity.log" | tr '\n' ' ')
+  skipped=$(grep -c "SKIPPED" "$OUT/test_cuda_parity.log" || true)
+  log "tests rc=$test_rc: $test_summary (SKIPPED lines: $skipped)"
+  # On the GPU machine a "no CUDA device" skip means the GPU was not usable: a failure.
+  if [ -n "$gpu_name" ] && grep -q "SKIPPED: no CUDA device" "$OUT/test_cuda_parity.log"; then
+    gpu_unusable=true
+    log "ERROR: nvidia-smi sees '$gpu_name' but the tests could not open it (see test_cuda_parity.log)"
+  fi
+  grep -E "^SKIPPED [^:]*:" "$OUT/test_cuda_parity.log" | sort -u > "$OUT/skipped_ops.txt" || true
+  if [ "$test_rc" != 0 ]; then
+    # Diagnosis for a one-shot GPU session: kernels run synchronously so a fault is reported
+    # at the launch that caused it, then compute-sanitizer's memcheck (out-of-bounds etc.).
+    log "tests failed: rerunning with CUDA_LAUNCH_BLOCKING=1 (timeout ${DEBUG_TIMEOUT}s)"
+    CUDA_LAUNCH_BLOCKING=1 timeout "$DEBUG_TIMEOUT" "$TEST_BIN" > "$OUT/test_cuda_parity.blocking.log" 2>&1
+    SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+    if [ -n "$SAN" ]; then
+      log "running compute-sanitizer memcheck (timeout ${DEBUG_TIMEOUT}s)"
+      timeout "$DEBUG_TIMEOUT" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" \
+        > "$OUT/test_cuda_parity.memcheck.log" 2>&1
+      log "memcheck: $(grep -E "ERROR SUMMARY" "$OUT/test_cuda_parity.memcheck.log" | tail -1)"
+    fi
+  fi
+else
+  log "no test binary at $TEST_BIN: build with -Dcuda=enabled first"
+fi
+# Any other test executables that exist (quick CPU+GPU sanity), each bounded.
+other_rc=0
+for t in "$BUILD"/tests/test_tensor; do
+  [ -x "$t" ] || continue
+  timeout 30 "$t" > "$OUT/$(basename "$t").log" 2>&1 || other_rc=$?
+done
+
+# ---- benchmark
+bench_rc=-1; bench_status="skipped: $BUILD/tools/dcodr not built"
+DCODR="$BUILD/tools/dcodr"
+if [ -x "$DCODR" ]; then
+  if "$DCODR" bench step --help > /dev/null 2>&1; then
+    log "running $DCODR bench step --device cuda (timeout ${BENCH_TIMEOUT}s)"
+    timeout "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda > "$OUT/bench_step.log" 2>&1
+    bench_rc=$?
+    bench_status="ran (rc=$bench_rc)"
+    [ -f bench.json ] && cp bench.json "$OUT/" 2>/dev/null
+  else
+    bench_status="skipped: '$DCODR bench step' not available in this build"
+  fi
+fi
+log "benchmark: $bench_status"
+
+end=$(date +%s)
+cat > "$OUT/summary.json" <<JSON
+{
+  "commit": "$commit",
+  "gpu": $(printf '%s' "$gpu_name" | json_str),
+  "build": "$BUILD",
+  "tests": {"binary": "$TEST_BIN", "rc": $test_rc, "summary": $(printf '%s' "$test_summary" | json_str),
+            "skipped_lines": ${skipped:-0}, "gpu_unusable": $gpu_unusable,
+            "skipped_ops": $(cat "$OUT/skipped_ops.txt" 2>/dev/null | json_str), "missing_libs": $(printf '%s' "$missing_libs" | json_str),
+            "other_tests_rc": $other_rc},
+  "bench": {"rc": $bench_rc, "status": $(printf '%s' "$bench_status" | json_str),
+            "tail": $(tail -n 20 "$OUT/bench_step.log" 2>/dev/null | json_str)},
+  "seconds": $((end - start))
+}
+JSON
+log "summary written to $OUT/summary.json ($((end - start)) s)"
+[ "$test_rc" = 0 ] && [ "$gpu_unusable" = false ] || exit 1
