@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 #include <fmt/format.h>
 
 namespace dcodr::testing {
@@ -36,7 +37,9 @@ Tensor random_tensor(const Shape& shape, std::uint64_t seed, double lo, double h
 }
 
 std::string temp_dir(const std::string& tag) {
-    auto base = std::filesystem::temp_directory_path() / fmt::format("dcodr-{}-{}", tag, std::rand());
+    // pid + a counter: concurrent test processes never share a folder.
+    static int counter = 0;
+    auto base = std::filesystem::temp_directory_path() / fmt::format("dcodr-{}-{}-{}", tag, ::getpid(), counter++);
     std::filesystem::create_directories(base);
     return base.string();
 }

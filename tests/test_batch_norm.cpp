@@ -1,0 +1,171 @@
+// Batch norm kernels through kernels::batch_norm_forward/backward: batch statistics,
+// running-stat updates (PyTorch's rule), evaluation mode, and finite-difference gradients.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "tensor/ops.h"
+#include "tests/test_util.h"
+
+using namespace dcodr;
+using dcodr::testing::random_tensor;
+
+namespace {
+
+Tensor f64(std::vector<double> v, const Shape& s) { return Tensor::from_vector(v, s, DType::f64); }
+
+// Per-channel mean and biased variance of x [N, C, ...], in double.
+std::pair<std::vector<double>, std::vector<double>> channel_stats(const Tensor& x) {
+    std::int64_t N = x.size(0), C = x.size(1), S = x.numel() / (N * C);
+    auto v = x.to_vector();
+    std::vector<double> mean(C, 0.0), var(C, 0.0);
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t c = 0; c < C; ++c)
+            for (std::int64_t s = 0; s < S; ++s) mean[c] += v[(n * C + c) * S + s] / (N * S);
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t c = 0; c < C; ++c)
+            for (std::int64_t s = 0; s < S; ++s) {
+                double d = v[(n * C + c) * S + s] - mean[c];
+                var[c] += d * d / (N * S);
+            }
+    return {mean, var};
+}
+
+// Central differences of L(t) = sum(f()·r) for every element of t, in place.
+template <class F>
+Tensor numeric_grad(Tensor t, const Tensor& r, F f, double h = 1e-6) {
+    auto v = t.to_vector(), rv = r.to_vector();
+    std::vector<double> g(v.size());
+    auto loss = [&] {
+        auto yv = f().to_vector();
+        double s = 0;
+        for (std::size_t i = 0; i < yv.size(); ++i) s += yv[i] * rv[i];
+        return s;
+    };
+    double* p = t.data<double>();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        p[i] = v[i] + h;
+        double up = loss();
+        p[i] = v[i] - h;
+        double down = loss();
+        p[i] = v[i];
+        g[i] = (up - down) / (2 * h);
+    }
+    return Tensor::from_vector(g, t.shape(), DType::f64);
+}
+
+}  // namespace
+
+TEST_CASE("batch norm training normalises each channel to mean 0, variance 1") {
+    for (Shape s : {Shape{4, 3, 5, 5}, Shape{16, 5}, Shape{2, 4, 3}}) {
+        INFO(shape_str(s));
+        Tensor x = random_tensor(s, 1, -3.0, 5.0);
+        kernels::BatchNormSaved saved;
+        Tensor y = kernels::batch_norm_forward(x, nullptr, nullptr, nullptr, nullptr, true, 0.1, 0.0, &saved);
+        auto [mean, var] = channel_stats(y);
+        for (std::size_t c = 0; c < mean.size(); ++c) {
+            REQUIRE(std::abs(mean[c]) < 1e-12);
+            REQUIRE(std::abs(var[c] - 1.0) < 1e-10);
+        }
+        auto [xm, xv] = channel_stats(x);
+        REQUIRE_CLOSE(saved.mean, f64(xm, {s[1]}), 1e-12, 1e-12);
+        std::vector<double> invstd;
+        for (double v : xv) invstd.push_back(1.0 / std::sqrt(v));
+        REQUIRE_CLOSE(saved.invstd, f64(invstd, {s[1]}), 1e-12, 1e-10);
+    }
+}
+
+TEST_CASE("batch norm training: hand-computed values, affine parameters and running stats") {
+    // One channel holding 1, 2, 3, 4 (N=2, S=2), another holding 0, 0, 2, 2.
+    Tensor x = f64({1, 2, 0, 0, 3, 4, 2, 2}, {2, 2, 2});
+    Tensor w = f64({2, 1}, {2}), b = f64({1, -1}, {2});
+    Tensor rm = f64({0.5, 0}, {2}), rv = f64({2, 1}, {2});
+    kernels::BatchNormSaved saved;
+    double eps = 1e-5, m = 0.1;
+    Tensor y = kernels::batch_norm_forward(x, &w, &b, &rm, &rv, true, m, eps, &saved);
+    // Channel 0: mean 2.5, biased var 1.25, unbiased 5/3. Channel 1: mean 1, var 1, unbiased 4/3.
+    double is0 = 1 / std::sqrt(1.25 + eps), is1 = 1 / std::sqrt(1.0 + eps);
+    REQUIRE_CLOSE(saved.mean, f64({2.5, 1}, {2}), 1e-15, 0);
+    REQUIRE_CLOSE(saved.invstd, f64({is0, is1}, {2}), 0, 1e-14);
+    REQUIRE_CLOSE(rm, f64({0.9 * 0.5 + 0.1 * 2.5, 0.1 * 1}, {2}), 1e-15, 1e-15);
+    REQUIRE_CLOSE(rv, f64({0.9 * 2 + 0.1 * 5.0 / 3, 0.9 * 1 + 0.1 * 4.0 / 3}, {2}), 1e-15, 1e-15);
+    std::vector<double> ref = {2 * (1 - 2.5) * is0 + 1, 2 * (2 - 2.5) * is0 + 1, -is1 - 1, -is1 - 1,
+                               2 * (3 - 2.5) * is0 + 1, 2 * (4 - 2.5) * is0 + 1, is1 - 1,  is1 - 1};
+    REQUIRE_CLOSE(y, f64(ref, {2, 2, 2}), 1e-14, 1e-14);
+}
+
+TEST_CASE("batch norm evaluation uses the running statistics") {
+    Tensor x = random_tensor({3, 4, 6}, 2);
+    Tensor w = random_tensor({4}, 3), b = random_tensor({4}, 4);
+    Tensor rm = random_tensor({4}, 5), rv = random_tensor({4}, 6, 0.5, 2.0);
+    Tensor rm0 = rm.clone(), rv0 = rv.clone();
+    double eps = 1e-3;
+    Tensor y = kernels::batch_norm_forward(x, &w, &b, &rm, &rv, false, 0.1, eps, nullptr);
+    REQUIRE(rm.to_vector() == rm0.to_vector());  // evaluation leaves running stats alone
+    REQUIRE(rv.to_vector() == rv0.to_vector());
+    auto vx = x.to_vector(), vw = w.to_vector(), vb = b.to_vector(), vm = rm.to_vector(), vv = rv.to_vector();
+    std::vector<double> ref(vx.size());
+    for (std::size_t i = 0; i < vx.size(); ++i) {
+        std::size_t c = (i / 6) % 4;
+        ref[i] = (vx[i] - vm[c]) / std::sqrt(vv[c] + eps) * vw[c] + vb[c];
+    }
+    REQUIRE_CLOSE(y, f64(ref, x.shape()), 1e-14, 1e-14);
+    // Without affine parameters: scale 1, shift 0.
+    Tensor y0 = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, eps, nullptr);
+    for (std::size_t i = 0; i < vx.size(); ++i) ref[i] = (vx[i] - vm[(i / 6) % 4]) / std::sqrt(vv[(i / 6) % 4] + eps);
+    REQUIRE_CLOSE(y0, f64(ref, x.shape()), 1e-14, 1e-14);
+}
+
+TEST_CASE("batch norm backward matches finite differences") {
+    std::uint64_t seed = 10;
+    for (Shape s : {Shape{3, 2, 4, 3}, Shape{6, 3}, Shape{2, 3, 5}}) {
+        for (bool affine : {true, false}) {
+            INFO(shape_str(s) << (affine ? " affine" : " no affine"));
+            std::int64_t c = s[1];
+            Tensor x = random_tensor(s, seed++, -2.0, 3.0);
+            Tensor w = random_tensor({c}, seed++, 0.5, 1.5), b = random_tensor({c}, seed++);
+            Tensor r = random_tensor(s, seed++);
+            const Tensor* pw = affine ? &w : nullptr;
+            const Tensor* pb = affine ? &b : nullptr;
+            double eps = 1e-5;
+            auto forward = [&] {
+                kernels::BatchNormSaved sv;
+                return kernels::batch_norm_forward(x, pw, pb, nullptr, nullptr, true, 0.1, eps, &sv);
+            };
+            kernels::BatchNormSaved saved;
+            kernels::batch_norm_forward(x, pw, pb, nullptr, nullptr, true, 0.1, eps, &saved);
+            kernels::BatchNormGrads g = kernels::batch_norm_backward(r, x, pw, saved);
+            REQUIRE_CLOSE(g.x, numeric_grad(x, r, forward), 1e-6, 1e-6);
+            // gweight = sum(gy·xhat), gbias = sum(gy): the weight/bias gradients even without affine.
+            Tensor one = Tensor::ones({c}, DType::f64), zero = Tensor::zeros({c}, DType::f64);
+            Tensor& wv = affine ? w : one;
+            Tensor& bv = affine ? b : zero;
+            auto forward_wb = [&] {
+                kernels::BatchNormSaved sv;
+                return kernels::batch_norm_forward(x, &wv, &bv, nullptr, nullptr, true, 0.1, eps, &sv);
+            };
+            REQUIRE_CLOSE(g.weight, numeric_grad(wv, r, forward_wb), 1e-6, 1e-6);
+            REQUIRE_CLOSE(g.bias, numeric_grad(bv, r, forward_wb), 1e-6, 1e-6);
+        }
+    }
+}
+
+TEST_CASE("batch norm float32 stays accurate on large, offset channels") {
+    // Mean 1000, spread 1, 64·32·32 values per channel: float sums would lose the variance.
+    Tensor x = random_tensor({64, 4, 32, 32}, 20, 999.0, 1001.0);
+    Tensor xf = x.to(DType::f32);
+    Tensor rm = Tensor::zeros({4}), rv = Tensor::ones({4});
+    kernels::BatchNormSaved saved, saved64;
+    Tensor yf = kernels::batch_norm_forward(xf, nullptr, nullptr, &rm, &rv, true, 0.1, 1e-5, &saved);
+    Tensor y = kernels::batch_norm_forward(xf.to(DType::f64), nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5,
+                                           &saved64);
+    REQUIRE_CLOSE(saved.mean.to(DType::f64), saved64.mean, 0, 1e-7);
+    REQUIRE_CLOSE(saved.invstd.to(DType::f64), saved64.invstd, 0, 1e-5);
+    REQUIRE_CLOSE(yf.to(DType::f64), y, 5e-3, 0);  // |x|·eps_f32·invstd ≈ 2e-4 per element
+    Tensor gy = random_tensor(x.shape(), 21).to(DType::f32);
+    kernels::BatchNormGrads gf = kernels::batch_norm_backward(gy, xf, nullptr, saved);
+    kernels::BatchNormGrads gd = kernels::batch_norm_backward(gy.to(DType::f64), xf.to(DType::f64), nullptr, saved64);
+    REQUIRE_CLOSE(gf.bias.to(DType::f64), gd.bias, 1e-2, 1e-5);
+    REQUIRE_CLOSE(gf.weight.to(DType::f64), gd.weight, 1e-1, 1e-4);
+    REQUIRE_CLOSE(gf.x.to(DType::f64), gd.x, 1e-5, 1e-3);
+}

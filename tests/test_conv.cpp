@@ -1,0 +1,239 @@
+// Convolution kernels through the kernels:: front-ends: hand-computed values, a direct-loop
+// reference over many configurations, and finite-difference checks of both backward kernels.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "tensor/ops.h"
+#include "tests/test_util.h"
+
+using namespace dcodr;
+using dcodr::testing::random_tensor;
+
+namespace {
+
+std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d) {
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+// Calls f(n, o, c, oh, ow, ih, iw, i, j) for every (output, weight tap) pair that reads
+// an in-bounds input pixel (c is the absolute input channel, cg = c within the group).
+template <class F>
+void for_taps(const Shape& xs, const Shape& ws, const Conv2dParams& p, F f) {
+    std::int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], O = ws[0], KH = ws[2], KW = ws[3];
+    std::int64_t OH = out_size(H, KH, p.stride_h, p.pad_h, p.dil_h), OW = out_size(W, KW, p.stride_w, p.pad_w, p.dil_w);
+    std::int64_t Cg = C / p.groups, Og = O / p.groups;
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t o = 0; o < O; ++o)
+            for (std::int64_t cg = 0; cg < Cg; ++cg)
+                for (std::int64_t oh = 0; oh < OH; ++oh)
+                    for (std::int64_t ow = 0; ow < OW; ++ow)
+                        for (std::int64_t i = 0; i < KH; ++i)
+                            for (std::int64_t j = 0; j < KW; ++j) {
+                                std::int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+                                std::int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                f(n, o, (o / Og) * Cg + cg, cg, oh, ow, ih, iw, i, j);
+                            }
+    (void)OH;
+}
+
+struct Ref {
+    Tensor y, gx, gw;
+};
+
+// Direct loops: y = conv(x, w), and for a given gy the gradients gx and gw.
+Ref naive(const Tensor& x, const Tensor& w, const Tensor& gy, const Conv2dParams& p) {
+    Shape xs = x.shape(), ws = w.shape(), ys = gy.shape();
+    auto vx = x.to_vector(), vw = w.to_vector(), vg = gy.to_vector();
+    std::vector<double> y(shape_numel(ys), 0.0), gx(vx.size(), 0.0), gw(vw.size(), 0.0);
+    std::int64_t C = xs[1], H = xs[2], W = xs[3], O = ws[0], Cg = ws[1], KH = ws[2], KW = ws[3];
+    std::int64_t OH = ys[2], OW = ys[3];
+    for_taps(xs, ws, p, [&](auto n, auto o, auto c, auto cg, auto oh, auto ow, auto ih, auto iw, auto i, auto j) {
+        std::int64_t xi = ((n * C + c) * H + ih) * W + iw, wi = ((o * Cg + cg) * KH + i) * KW + j;
+        std::int64_t yi = ((n * O + o) * OH + oh) * OW + ow;
+        y[yi] += vx[xi] * vw[wi];
+        gx[xi] += vw[wi] * vg[yi];
+        gw[wi] += vx[xi] * vg[yi];
+    });
+    return {Tensor::from_vector(y, ys, DType::f64), Tensor::from_vector(gx, xs, DType::f64),
+            Tensor::from_vector(gw, ws, DType::f64)};
+}
+
+struct Case {
+    const char* name;
+    Shape x, w;
+    Conv2dParams p;
+};
+
+Conv2dParams params(std::int64_t stride, std::int64_t pad, std::int64_t dil = 1, std::int64_t groups = 1) {
+    Conv2dParams p;
+    p.stride_h = p.stride_w = stride;
+    p.pad_h = p.pad_w = pad;
+    p.dil_h = p.dil_w = dil;
+    p.groups = groups;
+    return p;
+}
+
+std::vector<Case> cases() {
+    Conv2dParams rect;  // different parameters per axis
+    rect.stride_h = 2, rect.stride_w = 1, rect.pad_h = 1, rect.pad_w = 2, rect.dil_h = 1, rect.dil_w = 2;
+    return {
+        {"3x3 same", {2, 3, 7, 7}, {4, 3, 3, 3}, params(1, 1)},
+        {"3x3 stride 2", {3, 4, 9, 9}, {5, 4, 3, 3}, params(2, 1)},
+        {"7x7 stride 2 pad 3", {2, 3, 11, 11}, {4, 3, 7, 7}, params(2, 3)},
+        {"dilation 2", {2, 3, 9, 8}, {4, 3, 3, 3}, params(1, 2, 2)},
+        {"groups 2", {2, 4, 6, 6}, {6, 2, 3, 3}, params(1, 1, 1, 2)},
+        {"depthwise", {2, 4, 7, 7}, {4, 1, 3, 3}, params(2, 1, 1, 4)},
+        {"depthwise multiplier 2", {2, 3, 5, 5}, {6, 1, 3, 3}, params(1, 1, 1, 3)},
+        {"non-square kernel", {2, 3, 8, 9}, {4, 3, 2, 5}, params(1, 1)},
+        {"per-axis params", {2, 2, 9, 7}, {3, 2, 3, 3}, rect},
+        {"odd sizes, no padding", {3, 5, 5, 7}, {3, 5, 3, 3}, params(1, 0)},
+        {"stride 3 > kernel", {2, 2, 10, 10}, {3, 2, 2, 2}, params(3, 0)},
+        {"1x1 pointwise", {3, 6, 5, 5}, {4, 6, 1, 1}, params(1, 0)},
+        {"1x1 pointwise one big image each", {3, 4, 17, 17}, {5, 4, 1, 1}, params(1, 0)},
+        {"1x1 stride 2", {2, 6, 7, 7}, {4, 6, 1, 1}, params(2, 0)},
+        {"1x1 padded", {2, 3, 4, 4}, {2, 3, 1, 1}, params(1, 1)},
+        {"kernel = input", {2, 3, 4, 4}, {5, 3, 4, 4}, params(1, 0)},
+        // Large spatial size: one image per GEMM, threads own images.
+        {"big images", {3, 3, 18, 18}, {4, 3, 3, 3}, params(1, 1)},
+        // Tiny spatial size: many images batched into one GEMM.
+        {"tiny images", {9, 8, 2, 2}, {6, 8, 3, 3}, params(1, 1)},
+        {"batch 1", {1, 3, 6, 6}, {2, 3, 3, 3}, params(1, 1)},
+    };
+}
+
+// Central differences of L(t) = sum(f(t)·r) for every element of t, in place.
+template <class F>
+Tensor numeric_grad(Tensor t, const Tensor& r, F f, double h = 1e-6) {
+    auto v = t.to_vector();
+    std::vector<double> g(v.size());
+    auto loss = [&] {
+        auto y = f(), rv = r.to_vector();
+        double s = 0;
+        auto yv = y.to_vector();
+        for (std::size_t i = 0; i < yv.size(); ++i) s += yv[i] * rv[i];
+        return s;
+    };
+    double* p = t.data<double>();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        p[i] = v[i] + h;
+        double up = loss();
+        p[i] = v[i] - h;
+        double down = loss();
+        p[i] = v[i];
+        g[i] = (up - down) / (2 * h);
+    }
+    return Tensor::from_vector(g, t.shape(), DType::f64);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d forward matches hand-computed values") {
+    Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}, DType::f64);
+    Tensor w = Tensor::from_vector(std::vector<double>{1, 2, 3, 4}, {1, 1, 2, 2}, DType::f64);
+    // y[0,0] = 1·1 + 2·2 + 4·3 + 5·4, and so on.
+    Tensor y = kernels::conv2d_forward(x, w, params(1, 0));
+    REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+    REQUIRE(y.to_vector() == std::vector<double>{37, 47, 67, 77});
+    // Padding 1, stride 2: the corners see one, two or four taps of w.
+    Tensor yp = kernels::conv2d_forward(x, w, params(2, 1));
+    REQUIRE(yp.to_vector() == std::vector<double>{1 * 4, 2 * 3 + 3 * 4, 4 * 2 + 7 * 4, 77});
+    // Two groups: each output channel only sees its own input channel.
+    Tensor x2 = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 10, 20, 30, 40}, {1, 2, 2, 2}, DType::f64);
+    Tensor w2 = Tensor::from_vector(std::vector<double>{1, 1, 1, 1, 1, 0, 0, 1}, {2, 1, 2, 2}, DType::f64);
+    Conv2dParams g2 = params(1, 0, 1, 2);
+    REQUIRE(kernels::conv2d_forward(x2, w2, g2).to_vector() == std::vector<double>{10, 50});
+}
+
+TEST_CASE("conv2d backward kernels match hand-computed values") {
+    Tensor w = Tensor::from_vector(std::vector<double>{1, 2, 3, 4}, {1, 1, 2, 2}, DType::f64);
+    Tensor gy = Tensor::ones({1, 1, 2, 2}, DType::f64);
+    // Each input pixel collects the weights of the taps that read it.
+    Tensor gx = kernels::conv2d_backward_data(gy, w, {1, 1, 3, 3}, params(1, 0));
+    REQUIRE(gx.to_vector() == std::vector<double>{1, 3, 2, 4, 10, 6, 3, 7, 4});
+    Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}, DType::f64);
+    // gw[i,j] = sum of the 2x2 block of x starting at (i, j).
+    Tensor gw = kernels::conv2d_backward_filter(x, gy, {1, 1, 2, 2}, params(1, 0));
+    REQUIRE(gw.to_vector() == std::vector<double>{12, 16, 24, 28});
+}
+
+TEST_CASE("conv2d kernels match a direct-loop reference") {
+    std::uint64_t seed = 1;
+    for (const Case& c : cases()) {
+        INFO(c.name);
+        Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++);
+        Tensor y = kernels::conv2d_forward(x, w, c.p);
+        Tensor gy = random_tensor(y.shape(), seed++);
+        Ref ref = naive(x, w, gy, c.p);
+        REQUIRE_CLOSE(y, ref.y, 1e-12, 1e-12);
+        REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, c.x, c.p), ref.gx, 1e-12, 1e-12);
+        REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, c.w, c.p), ref.gw, 1e-12, 1e-12);
+    }
+}
+
+TEST_CASE("conv2d float32 agrees with float64, on one thread and on two") {
+    int saved = num_threads();
+    std::uint64_t seed = 100;
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        for (const Case& c : cases()) {
+            INFO(c.name << ", threads " << threads);
+            Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++);
+            Tensor y = kernels::conv2d_forward(x, w, c.p);
+            Tensor gy = random_tensor(y.shape(), seed++);
+            Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
+            REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, c.p).to(DType::f64), y, 1e-5, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, c.x, c.p).to(DType::f64),
+                          kernels::conv2d_backward_data(gy, w, c.x, c.p), 1e-5, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, c.w, c.p).to(DType::f64),
+                          kernels::conv2d_backward_filter(x, gy, c.w, c.p), 1e-4, 1e-5);
+        }
+    }
+    set_num_threads(saved);
+}
+
+TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
+    // Enough images for the per-thread split and for multi-image GEMM chunks.
+    struct Big {
+        Shape x, w;
+        Conv2dParams p;
+    };
+    for (const Big& c : {Big{{16, 8, 16, 16}, {8, 8, 3, 3}, params(1, 1)},
+                         Big{{12, 8, 8, 8}, {16, 8, 3, 3}, params(2, 1)},
+                         Big{{140, 4, 2, 2}, {4, 4, 3, 3}, params(1, 1)},
+                         Big{{10, 16, 4, 4}, {8, 16, 1, 1}, params(1, 0)}}) {
+        INFO(shape_str(c.x) << " * " << shape_str(c.w));
+        Tensor x = random_tensor(c.x, 7), w = random_tensor(c.w, 8);
+        Tensor y = kernels::conv2d_forward(x, w, c.p);
+        Tensor gy = random_tensor(y.shape(), 9);
+        Ref ref = naive(x, w, gy, c.p);
+        REQUIRE_CLOSE(y, ref.y, 1e-12, 1e-12);
+        REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, c.x, c.p), ref.gx, 1e-12, 1e-12);
+        REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, c.w, c.p), ref.gw, 1e-11, 1e-12);
+    }
+}
+
+TEST_CASE("conv2d backward kernels match finite differences") {
+    std::uint64_t seed = 500;
+    for (const Case& c : cases()) {
+        if (shape_numel(c.x) > 2000) continue;  // keep the O(n²) check fast
+        INFO(c.name);
+        Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++);
+        Tensor r = random_tensor(kernels::conv2d_forward(x, w, c.p).shape(), seed++);
+        Tensor gx = kernels::conv2d_backward_data(r, w, c.x, c.p);
+        Tensor gw = kernels::conv2d_backward_filter(x, r, c.w, c.p);
+        Tensor nx = numeric_grad(x, r, [&] { return kernels::conv2d_forward(x, w, c.p); });
+        Tensor nw = numeric_grad(w, r, [&] { return kernels::conv2d_forward(x, w, c.p); });
+        REQUIRE_CLOSE(gx, nx, 1e-6, 1e-6);
+        REQUIRE_CLOSE(gw, nw, 1e-6, 1e-6);
+    }
+}
+
+TEST_CASE("conv2d handles an empty batch") {
+    Tensor x = Tensor::zeros({0, 3, 5, 5}, DType::f64), w = random_tensor({2, 3, 3, 3}, 1);
+    Tensor y = kernels::conv2d_forward(x, w, params(1, 1));
+    REQUIRE(y.shape() == Shape{0, 2, 5, 5});
+    Tensor gw = kernels::conv2d_backward_filter(x, y, w.shape(), params(1, 1));
+    REQUIRE(gw.to_vector() == std::vector<double>(54, 0.0));
+}

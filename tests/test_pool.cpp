@@ -1,0 +1,262 @@
+// Pooling and nearest upsampling through the kernels:: front-ends: hand-computed values,
+// indices, ties and padding, direct-loop references, and finite-difference backward checks.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "tensor/ops.h"
+#include "tests/test_util.h"
+
+using namespace dcodr;
+using dcodr::testing::random_tensor;
+
+namespace {
+
+Tensor f64(std::vector<double> v, const Shape& s) { return Tensor::from_vector(v, s, DType::f64); }
+
+Pool2dParams pool(std::int64_t k, std::int64_t s, std::int64_t pad = 0, bool include_pad = true) {
+    Pool2dParams p;
+    p.kernel_h = p.kernel_w = k;
+    p.stride_h = p.stride_w = s;
+    p.pad_h = p.pad_w = pad;
+    p.count_include_pad = include_pad;
+    return p;
+}
+
+// Central differences of L(t) = sum(f()·r) for every element of t, in place.
+template <class F>
+Tensor numeric_grad(Tensor t, const Tensor& r, F f, double h = 1e-6) {
+    auto v = t.to_vector(), rv = r.to_vector();
+    std::vector<double> g(v.size());
+    auto loss = [&] {
+        auto yv = f().to_vector();
+        double s = 0;
+        for (std::size_t i = 0; i < yv.size(); ++i) s += yv[i] * rv[i];
+        return s;
+    };
+    double* p = t.data<double>();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        p[i] = v[i] + h;
+        double up = loss();
+        p[i] = v[i] - h;
+        double down = loss();
+        p[i] = v[i];
+        g[i] = (up - down) / (2 * h);
+    }
+    return Tensor::from_vector(g, t.shape(), DType::f64);
+}
+
+// Direct-loop average pool with PyTorch's divisor rules.
+Tensor naive_avg(const Tensor& x, const Pool2dParams& p) {
+    std::int64_t NC = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
+    std::int64_t OH = (H + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1;
+    std::int64_t OW = (W + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1;
+    auto v = x.to_vector();
+    std::vector<double> y;
+    for (std::int64_t pl = 0; pl < NC; ++pl)
+        for (std::int64_t oh = 0; oh < OH; ++oh)
+            for (std::int64_t ow = 0; ow < OW; ++ow) {
+                double s = 0;
+                std::int64_t inside = 0, padded = 0;
+                for (std::int64_t i = 0; i < p.kernel_h; ++i)
+                    for (std::int64_t j = 0; j < p.kernel_w; ++j) {
+                        std::int64_t h = oh * p.stride_h - p.pad_h + i, w = ow * p.stride_w - p.pad_w + j;
+                        if (h >= H + p.pad_h || w >= W + p.pad_w) continue;  // beyond the padding
+                        ++padded;
+                        if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                        ++inside;
+                        s += v[(pl * H + h) * W + w];
+                    }
+                y.push_back(s / (p.count_include_pad ? padded : inside));
+            }
+    return f64(y, {x.size(0), x.size(1), OH, OW});
+}
+
+// Direct-loop max pool: value and first flat index of the maximum, padding ignored.
+std::pair<Tensor, std::vector<std::int64_t>> naive_max(const Tensor& x, const Pool2dParams& p) {
+    std::int64_t NC = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
+    std::int64_t OH = (H + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1;
+    std::int64_t OW = (W + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1;
+    auto v = x.to_vector();
+    std::vector<double> y;
+    std::vector<std::int64_t> idx;
+    for (std::int64_t pl = 0; pl < NC; ++pl)
+        for (std::int64_t oh = 0; oh < OH; ++oh)
+            for (std::int64_t ow = 0; ow < OW; ++ow) {
+                double best = -INFINITY;
+                std::int64_t at = -1;
+                for (std::int64_t i = 0; i < p.kernel_h; ++i)
+                    for (std::int64_t j = 0; j < p.kernel_w; ++j) {
+                        std::int64_t h = oh * p.stride_h - p.pad_h + i, w = ow * p.stride_w - p.pad_w + j;
+                        if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                        double e = v[(pl * H + h) * W + w];
+                        if (at < 0 || e > best) best = e, at = h * W + w;
+                    }
+                y.push_back(best);
+                idx.push_back(at);
+            }
+    return {f64(y, {x.size(0), x.size(1), OH, OW}), idx};
+}
+
+}  // namespace
+
+TEST_CASE("max_pool2d: values and flat indices") {
+    Tensor x = f64({1, 5, 2, 0,  //
+                    3, 4, 8, 1,  //
+                    0, 2, 6, 6,  //
+                    9, 1, 7, 3},
+                   {1, 1, 4, 4});
+    auto [y, idx] = kernels::max_pool2d_forward(x, pool(2, 2));
+    REQUIRE(y.to_vector() == std::vector<double>{5, 8, 9, 7});
+    REQUIRE(idx.dtype() == DType::i64);
+    REQUIRE(idx.to_int_vector() == std::vector<std::int64_t>{1, 6, 12, 14});
+    Tensor gx = kernels::max_pool2d_backward(f64({1, 2, 3, 4}, {1, 1, 2, 2}), idx, x.shape());
+    REQUIRE(gx.to_vector() == std::vector<double>{0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0});
+}
+
+TEST_CASE("max_pool2d: ties pick the first maximum; padding never wins") {
+    Tensor x = Tensor::full({1, 1, 3, 3}, 2.0, DType::f64);
+    auto [y, idx] = kernels::max_pool2d_forward(x, pool(2, 1));
+    REQUIRE(y.to_vector() == std::vector<double>{2, 2, 2, 2});
+    REQUIRE(idx.to_int_vector() == std::vector<std::int64_t>{0, 1, 3, 4});
+    // All-negative input with padding: padding is -inf, so the max is a real element.
+    Tensor neg = f64({-5, -4, -3, -2, -1, -6, -7, -8, -9}, {1, 1, 3, 3});
+    auto [yn, in] = kernels::max_pool2d_forward(neg, pool(3, 2, 1));
+    REQUIRE(yn.to_vector() == std::vector<double>{-1, -1, -1, -1});
+    REQUIRE(in.to_int_vector() == std::vector<std::int64_t>{4, 4, 4, 4});
+    // Overlapping windows route gradient to the shared maximum, summed.
+    Tensor gx = kernels::max_pool2d_backward(Tensor::ones({1, 1, 2, 2}, DType::f64), in, neg.shape());
+    REQUIRE(gx.to_vector() == std::vector<double>{0, 0, 0, 0, 4, 0, 0, 0, 0});
+}
+
+TEST_CASE("max_pool2d: NaN propagates like PyTorch") {
+    Tensor x = f64({1, NAN, 3, 4}, {1, 1, 2, 2});
+    auto [y, idx] = kernels::max_pool2d_forward(x, pool(2, 2));
+    REQUIRE(std::isnan(y.item()));
+    REQUIRE(idx.to_int_vector() == std::vector<std::int64_t>{1});
+}
+
+TEST_CASE("max_pool2d matches a direct loop and finite differences") {
+    std::uint64_t seed = 1;
+    for (Pool2dParams p : {pool(2, 2), pool(3, 2, 1), pool(3, 1, 1), pool(2, 1), pool(3, 3)}) {
+        for (Shape s : {Shape{2, 3, 7, 7}, Shape{1, 2, 6, 9}, Shape{3, 1, 5, 4}}) {
+            INFO(shape_str(s) << " k" << p.kernel_h << " s" << p.stride_h << " p" << p.pad_h);
+            Tensor x = random_tensor(s, seed++);  // continuous values: no ties, FD is valid
+            auto [y, idx] = kernels::max_pool2d_forward(x, p);
+            auto [ry, ridx] = naive_max(x, p);
+            REQUIRE_CLOSE(y, ry, 0, 0);
+            REQUIRE(idx.to_int_vector() == ridx);
+            Tensor r = random_tensor(y.shape(), seed++);
+            Tensor gx = kernels::max_pool2d_backward(r, idx, s);
+            REQUIRE_CLOSE(gx, numeric_grad(x, r, [&] { return kernels::max_pool2d_forward(x, p).first; }), 1e-6,
+                          1e-6);
+        }
+    }
+    // float32 agrees with float64.
+    Tensor x = random_tensor({4, 8, 20, 20}, 99);
+    auto [y, idx] = kernels::max_pool2d_forward(x, pool(3, 2, 1));
+    auto [yf, idxf] = kernels::max_pool2d_forward(x.to(DType::f32), pool(3, 2, 1));
+    REQUIRE_CLOSE(yf.to(DType::f64), y, 1e-7, 1e-6);
+    REQUIRE(idxf.to_int_vector() == idx.to_int_vector());
+}
+
+TEST_CASE("avg_pool2d: hand-computed values with and without counting padding") {
+    Tensor x = f64({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+    REQUIRE(kernels::avg_pool2d_forward(x, pool(2, 1)).to_vector() == std::vector<double>{3, 4, 6, 7});
+    // 3x3 window, stride 2, padding 1: corner windows hold 4 real pixels of 9 positions.
+    REQUIRE(kernels::avg_pool2d_forward(x, pool(3, 2, 1, true)).to_vector() ==
+            std::vector<double>{12.0 / 9, 16.0 / 9, 24.0 / 9, 28.0 / 9});
+    REQUIRE(kernels::avg_pool2d_forward(x, pool(3, 2, 1, false)).to_vector() ==
+            std::vector<double>{3, 4, 6, 7});
+    // Backward spreads gy/divisor over each window.
+    Tensor gx = kernels::avg_pool2d_backward(Tensor::ones({1, 1, 2, 2}, DType::f64), x.shape(), pool(2, 1));
+    REQUIRE(gx.to_vector() == std::vector<double>{0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25});
+}
+
+TEST_CASE("avg_pool2d matches a direct loop and finite differences") {
+    std::uint64_t seed = 50;
+    for (bool include : {true, false}) {
+        for (Pool2dParams p : {pool(2, 2), pool(3, 2, 1, include), pool(3, 1, 1, include), pool(4, 3, 2, include),
+                               pool(2, 1, 1, include)}) {
+            for (Shape s : {Shape{2, 3, 7, 7}, Shape{1, 2, 6, 9}}) {
+                INFO(shape_str(s) << " k" << p.kernel_h << " s" << p.stride_h << " p" << p.pad_h << " include "
+                                  << p.count_include_pad);
+                Tensor x = random_tensor(s, seed++);
+                Tensor y = kernels::avg_pool2d_forward(x, p);
+                REQUIRE_CLOSE(y, naive_avg(x, p), 1e-14, 1e-14);
+                Tensor r = random_tensor(y.shape(), seed++);
+                REQUIRE_CLOSE(kernels::avg_pool2d_backward(r, s, p),
+                              numeric_grad(x, r, [&] { return kernels::avg_pool2d_forward(x, p); }), 1e-6, 1e-6);
+            }
+        }
+    }
+}
+
+TEST_CASE("adaptive_avg_pool2d uses PyTorch's overlapping bins") {
+    Tensor x = f64({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+    // Bins over 3 -> 2: rows [0, 2) and [1, 3).
+    REQUIRE(kernels::adaptive_avg_pool2d_forward(x, 2, 2).to_vector() == std::vector<double>{3, 4, 6, 7});
+    REQUIRE(kernels::adaptive_avg_pool2d_forward(x, 1, 1).item() == 5.0);
+    REQUIRE(kernels::adaptive_avg_pool2d_forward(x, 3, 3).to_vector() == x.to_vector());
+    // 5 -> 3 rows: [0,2), [1,4), [3,5); 7 -> 2 columns: [0,4), [3,7).
+    Tensor big = random_tensor({2, 3, 5, 7}, 3);
+    Tensor y = kernels::adaptive_avg_pool2d_forward(big, 3, 2);
+    auto v = big.to_vector();
+    std::int64_t rows[3][2] = {{0, 2}, {1, 4}, {3, 5}}, cols[2][2] = {{0, 4}, {3, 7}};
+    std::vector<double> ref;
+    for (std::int64_t pl = 0; pl < 6; ++pl)
+        for (auto& rr : rows)
+            for (auto& cc : cols) {
+                double s = 0;
+                for (std::int64_t h = rr[0]; h < rr[1]; ++h)
+                    for (std::int64_t w = cc[0]; w < cc[1]; ++w) s += v[(pl * 5 + h) * 7 + w];
+                ref.push_back(s / ((rr[1] - rr[0]) * (cc[1] - cc[0])));
+            }
+    REQUIRE_CLOSE(y, f64(ref, {2, 3, 3, 2}), 1e-14, 1e-14);
+    // Backward: global pooling spreads gy / (H·W).
+    Tensor g = kernels::adaptive_avg_pool2d_backward(f64({9}, {1, 1, 1, 1}), x.shape());
+    REQUIRE(g.to_vector() == std::vector<double>(9, 1.0));
+}
+
+TEST_CASE("adaptive_avg_pool2d backward matches finite differences") {
+    std::uint64_t seed = 200;
+    for (auto [oh, ow] : {std::pair{3, 2}, std::pair{1, 1}, std::pair{4, 4}, std::pair{2, 5}, std::pair{7, 6}}) {
+        INFO(oh << "x" << ow);
+        Tensor x = random_tensor({2, 2, 5, 7}, seed++);
+        Tensor r = random_tensor({2, 2, oh, ow}, seed++);
+        REQUIRE_CLOSE(kernels::adaptive_avg_pool2d_backward(r, x.shape()),
+                      numeric_grad(x, r, [&] { return kernels::adaptive_avg_pool2d_forward(x, oh, ow); }), 1e-6,
+                      1e-6);
+    }
+}
+
+TEST_CASE("upsample_nearest2d repeats pixels and its backward sums blocks") {
+    Tensor x = f64({1, 2, 3, 4}, {1, 1, 2, 2});
+    Tensor y = kernels::upsample_nearest2d_forward(x, 2);
+    REQUIRE(y.shape() == Shape{1, 1, 4, 4});
+    REQUIRE(y.to_vector() == std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
+    Tensor g = kernels::upsample_nearest2d_backward(Tensor::arange(16, DType::f64).view({1, 1, 4, 4}), x.shape());
+    REQUIRE(g.to_vector() == std::vector<double>{0 + 1 + 4 + 5, 2 + 3 + 6 + 7, 8 + 9 + 12 + 13, 10 + 11 + 14 + 15});
+    Tensor xs = random_tensor({2, 3, 3, 4}, 5);
+    for (std::int64_t s : {1, 3}) {
+        Tensor r = random_tensor({2, 3, 3 * s, 4 * s}, 6);
+        REQUIRE_CLOSE(kernels::upsample_nearest2d_backward(r, xs.shape()),
+                      numeric_grad(xs, r, [&] { return kernels::upsample_nearest2d_forward(xs, s); }), 1e-6, 1e-6);
+    }
+}
+
+TEST_CASE("pooling on large float32 batches agrees with float64") {
+    // Big enough for the kernels to run threaded.
+    Tensor x = random_tensor({8, 16, 32, 32}, 11);
+    Tensor xf = x.to(DType::f32);
+    REQUIRE_CLOSE(kernels::avg_pool2d_forward(xf, pool(3, 2, 1)).to(DType::f64),
+                  kernels::avg_pool2d_forward(x, pool(3, 2, 1)), 1e-6, 1e-5);
+    REQUIRE_CLOSE(kernels::adaptive_avg_pool2d_forward(xf, 1, 1).to(DType::f64),
+                  kernels::adaptive_avg_pool2d_forward(x, 1, 1), 1e-6, 1e-5);
+    REQUIRE_CLOSE(kernels::upsample_nearest2d_forward(xf, 2).to(DType::f64), kernels::upsample_nearest2d_forward(x, 2),
+                  1e-6, 1e-6);
+    Tensor g = random_tensor({8, 16, 16, 16}, 12);
+    REQUIRE_CLOSE(kernels::avg_pool2d_backward(g.to(DType::f32), x.shape(), pool(3, 2, 1)).to(DType::f64),
+                  kernels::avg_pool2d_backward(g, x.shape(), pool(3, 2, 1)), 1e-6, 1e-5);
+}

@@ -1,0 +1,26 @@
+// Small, fast training set-ups shared by the training tests.
+#pragma once
+#include "data/synthetic.h"
+#include "method/trainer.h"
+
+namespace dcodr::testing {
+
+// A tiny synthetic set (domain = shape) and a config small enough for a 2-core CI machine.
+inline data::Dataset tiny_shapes(std::int64_t n, std::uint64_t seed = 3) {
+    return data::shapes::generate(n, seed);
+}
+inline method::TrainConfig tiny_config(method::ContrastiveMode mode, std::int64_t steps) {
+    method::TrainConfig c;
+    c.encoder = {18, 0.125, 64, 32, false};
+    c.loss.mode = mode;
+    c.loss.tau = 0.1;
+    c.image_size = 16;
+    c.images_per_domain = 8;
+    c.lr = 1e-3;
+    c.max_steps = steps;
+    c.quiet = true;
+    c.seed = 5;
+    return c;
+}
+
+}  // namespace dcodr::testing
