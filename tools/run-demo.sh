@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: set up, then train DCoDR-norec and the standard-contrastive baseline on the
+# built-in synthetic data and print both evaluations side by side. Extra arguments go to
+# `dcodr demo` (see `build/tools/dcodr demo --help`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash tools/setup.sh
+exec "${DCODR_BUILD_DIR:-build}/tools/dcodr" demo "$@"
