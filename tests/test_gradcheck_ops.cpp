@@ -138,3 +138,21 @@ TEST_CASE("gradcheck: composites") {
     Tensor img = param({2, 3, 4, 4}, 24), sc = param({2, 3}, 25), sh = param({2, 3}, 26);
     check([](auto& v) { return adain(v[0], v[1], v[2]); }, {img, sc, sh});
 }
+
+TEST_CASE("gradcheck: convolution, pooling, upsampling, batch norm") {
+    Tensor x = param({2, 4, 7, 6}, 30), w = param({6, 2, 3, 3}, 31), b = param({6}, 32);
+    Conv2dParams p{2, 1, 1, 2, 1, 2, 2};  // stride (2,1), pad (1,2), dilation (1,2), groups 2
+    check([p](auto& v) { return conv2d(v[0], v[1], v[2], p); }, {x, w, b});
+    Pool2dParams mp{3, 3, 2, 2, 1, 1, true};
+    check([mp](auto& v) { return max_pool2d(v[0], mp); }, {x});
+    Pool2dParams ap{2, 3, 2, 1, 1, 1, false};
+    check([ap](auto& v) { return avg_pool2d(v[0], ap); }, {x});
+    check([](auto& v) { return adaptive_avg_pool2d(v[0], 3, 4); }, {x});
+    check([](auto& v) { return upsample_nearest2d(v[0], 2); }, {x});
+    Tensor g = param({4}, 33, 0.5, 1.5), bb = param({4}, 34);
+    Tensor rm = Tensor::zeros({4}, DType::f64), rv = Tensor::ones({4}, DType::f64);
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true); }, {x, g, bb});
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, false); }, {x, g, bb});
+    Tensor flat = param({5, 4}, 35);  // BatchNorm1d layout
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true); }, {flat, g, bb});
+}

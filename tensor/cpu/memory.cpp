@@ -1,4 +1,5 @@
 // CPU memory, fills, copies and random numbers.
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -74,7 +75,9 @@ void CpuBackend::random_uniform(Tensor& out, std::uint64_t seed, std::uint64_t o
         std::int64_t n = out.numel();
 #pragma omp parallel for if (n > kParallelGrain)
         for (std::int64_t i = 0; i < n; ++i)
-            p[i] = static_cast<T>(lo + (hi - lo) * philox::uniform_at(seed, offset, static_cast<std::uint64_t>(i)));
+            // Explicit fma: the CUDA kernel computes the same, so float64 draws match bit for bit
+            // whether or not the compiler would have contracted a*b+c on its own.
+            p[i] = static_cast<T>(std::fma(hi - lo, philox::uniform_at(seed, offset, static_cast<std::uint64_t>(i)), lo));
     });
 }
 void CpuBackend::random_normal(Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
@@ -84,7 +87,7 @@ void CpuBackend::random_normal(Tensor& out, std::uint64_t seed, std::uint64_t of
         std::int64_t n = out.numel();
 #pragma omp parallel for if (n > kParallelGrain)
         for (std::int64_t i = 0; i < n; ++i)
-            p[i] = static_cast<T>(mean + std * philox::normal_at(seed, offset, static_cast<std::uint64_t>(i)));
+            p[i] = static_cast<T>(std::fma(std, philox::normal_at(seed, offset, static_cast<std::uint64_t>(i)), mean));
     });
 }
 
