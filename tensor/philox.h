@@ -58,9 +58,9 @@ DCODR_HD double normal_at(std::uint64_t seed, std::uint64_t offset, std::uint64_
     // u1 in (0, 1] so the log is finite.
     double u1 = 1.0 - to_unit(r.v[2 * pair]);
     double u2 = to_unit(r.v[2 * pair + 1]);
-    double radius = sqrt(-2.0 * log(u1));
+    double radius = ::sqrt(-2.0 * ::log(u1));
     double angle = 6.283185307179586 * u2;
-    return (i % 2 == 0) ? radius * cos(angle) : radius * sin(angle);
+    return (i % 2 == 0) ? radius * ::cos(angle) : radius * ::sin(angle);
 }
 
 // How far a draw of n elements advances the counter offset.

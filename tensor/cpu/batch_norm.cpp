@@ -1,7 +1,161 @@
-// PLACEHOLDER: batch norm (being written).
+// Batch norm over [N, C, S] (S = spatial size, 1 for BatchNorm1d), PyTorch's semantics.
+// Channels are independent, so they are the unit of threading; within a channel the data is
+// N runs of S contiguous values. Sums of float data are taken in double: a channel of a
+// ResNet batch holds ~10^5-10^6 values, enough for float sums to lose digits.
+#include <cmath>
+
 #include "tensor/cpu/cpu_backend.h"
+
 namespace dcodr {
-void CpuBackend::batch_norm_forward_train(const Tensor&, const Tensor*, const Tensor*, Tensor*, Tensor*, double, double, Tensor&, Tensor&, Tensor&) { fail("not implemented yet"); }
-void CpuBackend::batch_norm_forward_eval(const Tensor&, const Tensor*, const Tensor*, const Tensor&, const Tensor&, double, Tensor&) { fail("not implemented yet"); }
-void CpuBackend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor*, const Tensor&, const Tensor&, Tensor&, Tensor*, Tensor*) { fail("not implemented yet"); }
+
+namespace {
+
+template <class T>
+using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+struct Ncs {
+    std::int64_t N, C, S;
+};
+Ncs ncs(const Tensor& x) { return {x.size(0), x.size(1), x.size(2)}; }
+
+// Per-element value of an optional per-channel tensor (weight 1 / bias 0 when absent).
+template <class T>
+inline Acc<T> param(const T* p, std::int64_t c, double absent) {
+    return p ? static_cast<Acc<T>>(p[c]) : static_cast<Acc<T>>(absent);
+}
+template <class T>
+const T* ptr(const Tensor* t) {
+    return t ? t->data<T>() : nullptr;
+}
+
+// y = x·scale + shift over one channel.
+template <class T>
+void affine_channel(const T* x, T* y, const Ncs& d, std::int64_t c, Acc<T> scale, Acc<T> shift) {
+    T a = static_cast<T>(scale), b = static_cast<T>(shift);
+    for (std::int64_t n = 0; n < d.N; ++n) {
+        const T* xs = x + (n * d.C + c) * d.S;
+        T* ys = y + (n * d.C + c) * d.S;
+#pragma omp simd
+        for (std::int64_t s = 0; s < d.S; ++s) ys[s] = xs[s] * a + b;
+    }
+}
+
+}  // namespace
+
+void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                          Tensor* running_mean, Tensor* running_var, double momentum, double eps,
+                                          Tensor& y, Tensor& save_mean, Tensor& save_invstd) {
+    dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
+        using T = decltype(tag);
+        using A = Acc<T>;
+        Ncs d = ncs(x);
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+        const T *pw = ptr<T>(weight), *pb = ptr<T>(bias);
+        T* prm = running_mean ? running_mean->data<T>() : nullptr;
+        T* prv = running_var ? running_var->data<T>() : nullptr;
+        T* pm = save_mean.data<T>();
+        T* pis = save_invstd.data<T>();
+        std::int64_t count = d.N * d.S;
+#pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
+        for (std::int64_t c = 0; c < d.C; ++c) {
+            // Two passes (mean, then squared deviations): no cancellation when |mean| >> std.
+            A sum = 0;
+            for (std::int64_t n = 0; n < d.N; ++n) {
+                const T* xs = px + (n * d.C + c) * d.S;
+#pragma omp simd reduction(+ : sum)
+                for (std::int64_t s = 0; s < d.S; ++s) sum += xs[s];
+            }
+            A mean = sum / count;
+            A sq = 0;
+            for (std::int64_t n = 0; n < d.N; ++n) {
+                const T* xs = px + (n * d.C + c) * d.S;
+#pragma omp simd reduction(+ : sq)
+                for (std::int64_t s = 0; s < d.S; ++s) {
+                    A dv = xs[s] - mean;
+                    sq += dv * dv;
+                }
+            }
+            A var = sq / count;  // biased: what normalises this batch
+            A invstd = 1 / std::sqrt(var + eps);
+            pm[c] = static_cast<T>(mean);
+            pis[c] = static_cast<T>(invstd);
+            if (prm) prm[c] = static_cast<T>((1 - momentum) * prm[c] + momentum * mean);
+            // The running variance estimates the population: unbiased, n/(n-1).
+            if (prv) prv[c] = static_cast<T>((1 - momentum) * prv[c] + momentum * var * count / (count - 1));
+            A scale = invstd * param(pw, c, 1.0);
+            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - mean * scale);
+        }
+    });
+}
+
+void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                         const Tensor& running_mean, const Tensor& running_var, double eps,
+                                         Tensor& y) {
+    dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
+        using T = decltype(tag);
+        using A = Acc<T>;
+        Ncs d = ncs(x);
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+        const T *pw = ptr<T>(weight), *pb = ptr<T>(bias);
+        const T* prm = running_mean.data<T>();
+        const T* prv = running_var.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
+        for (std::int64_t c = 0; c < d.C; ++c) {
+            A scale = param(pw, c, 1.0) / std::sqrt(static_cast<A>(prv[c]) + eps);
+            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - static_cast<A>(prm[c]) * scale);
+        }
+    });
+}
+
+void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
+                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& gx,
+                                     Tensor* gweight, Tensor* gbias) {
+    dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto tag) {
+        using T = decltype(tag);
+        using A = Acc<T>;
+        Ncs d = ncs(x);
+        const T* px = x.data<T>();
+        const T* pg = gy.data<T>();
+        T* pgx = gx.data<T>();
+        const T* pw = ptr<T>(weight);
+        const T* pm = save_mean.data<T>();
+        const T* pis = save_invstd.data<T>();
+        T* pgw = gweight ? gweight->data<T>() : nullptr;
+        T* pgb = gbias ? gbias->data<T>() : nullptr;
+        std::int64_t count = d.N * d.S;
+#pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
+        for (std::int64_t c = 0; c < d.C; ++c) {
+            A mean = pm[c], invstd = pis[c];
+            // sum(gy) and sum(gy·xhat), with xhat = (x - mean)·invstd.
+            A sg = 0, sgx = 0;
+            for (std::int64_t n = 0; n < d.N; ++n) {
+                const T* xs = px + (n * d.C + c) * d.S;
+                const T* gs = pg + (n * d.C + c) * d.S;
+#pragma omp simd reduction(+ : sg, sgx)
+                for (std::int64_t s = 0; s < d.S; ++s) {
+                    sg += gs[s];
+                    sgx += gs[s] * (xs[s] - mean);
+                }
+            }
+            sgx *= invstd;
+            if (pgw) pgw[c] = static_cast<T>(sgx);
+            if (pgb) pgb[c] = static_cast<T>(sg);
+            // gx = invstd·w·(gy - mean(gy) - xhat·mean(gy·xhat)), expanded to gy·k + x·a + b.
+            A k = invstd * param(pw, c, 1.0);
+            A a = -k * invstd * sgx / count;
+            A b = -k * sg / count - a * mean;
+            T tk = static_cast<T>(k), ta = static_cast<T>(a), tb = static_cast<T>(b);
+            for (std::int64_t n = 0; n < d.N; ++n) {
+                const T* xs = px + (n * d.C + c) * d.S;
+                const T* gs = pg + (n * d.C + c) * d.S;
+                T* gxs = pgx + (n * d.C + c) * d.S;
+#pragma omp simd
+                for (std::int64_t s = 0; s < d.S; ++s) gxs[s] = gs[s] * tk + xs[s] * ta + tb;
+            }
+        }
+    });
+}
+
 }  // namespace dcodr

@@ -1,7 +1,347 @@
-// PLACEHOLDER: im2col + GEMM convolution (being written).
+// 2-D convolution on the CPU: im2col + Eigen GEMM.
+//
+// Per group g, one image's output is W_g [Og, K] · col_g [K, P] with K = Cg·kH·kW and
+// P = OH·OW. Deep layers have tiny P (4 at ResNet's last stage), where a GEMM per image is a
+// matrix-vector product that streams all of W from memory for a few columns. So images are
+// batched: a chunk of B images becomes one GEMM of B·P columns (col is [C·kH·kW, B·P], image
+// b in columns [b·P, (b+1)·P)), sized to reach kTargetCols columns.
+//
+// Threading (measured on 2 cores, docs/performance.md): when every thread gets at least one
+// full chunk, threads own disjoint image ranges with private buffers and single-threaded
+// GEMMs (Eigen runs serially inside a parallel region), so im2col, GEMM and scatter all run in
+// parallel with no synchronisation. Otherwise (few, tiny images) chunks run one after another
+// with Eigen's own threaded GEMM and the copies parallelised over the chunk's images.
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
 #include "tensor/cpu/cpu_backend.h"
+
 namespace dcodr {
-void CpuBackend::conv2d_forward(const Tensor&, const Tensor&, Tensor&, const Conv2dParams&) { fail("conv2d_forward: not implemented yet"); }
-void CpuBackend::conv2d_backward_data(const Tensor&, const Tensor&, Tensor&, const Conv2dParams&) { fail("conv2d_backward_data: not implemented yet"); }
-void CpuBackend::conv2d_backward_filter(const Tensor&, const Tensor&, Tensor&, const Conv2dParams&) { fail("conv2d_backward_filter: not implemented yet"); }
+
+namespace {
+
+// Columns per GEMM worth batching images for; below this Eigen's GEMM loses efficiency
+// (see the measurements in docs/performance.md).
+constexpr std::int64_t kTargetCols = 256;
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using CMat = Eigen::Map<const RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using MMat = Eigen::Map<RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+// A row-major [rows, cols] matrix view with leading dimension ld.
+template <class T>
+CMat<T> cmat(const T* p, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    return CMat<T>(p, rows, cols, Eigen::OuterStride<>(ld));
+}
+template <class T>
+MMat<T> mmat(T* p, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    return MMat<T>(p, rows, cols, Eigen::OuterStride<>(ld));
+}
+
+struct Geom {
+    std::int64_t N, C, H, W, O, KH, KW, OH, OW, G, Cg, Og;
+    std::int64_t K;     // Cg·KH·KW: GEMM depth of one group
+    std::int64_t P;     // OH·OW: columns of one image
+    std::int64_t rows;  // C·KH·KW: rows of col over all groups
+    Conv2dParams p;
+    bool pointwise;  // 1x1, stride 1, no padding: col is the image itself
+};
+
+Geom make_geom(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p) {
+    Geom g{};
+    g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3];
+    g.O = w[0], g.KH = w[2], g.KW = w[3];
+    g.OH = y[2], g.OW = y[3];
+    g.G = p.groups, g.Cg = g.C / g.G, g.Og = g.O / g.G;
+    g.K = g.Cg * g.KH * g.KW, g.P = g.OH * g.OW, g.rows = g.C * g.KH * g.KW;
+    g.p = p;
+    g.pointwise = g.KH == 1 && g.KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+    return g;
+}
+
+// Range [lo, hi) of output columns ow whose input column ow·s + off lies inside [0, W).
+inline void valid_range(std::int64_t off, std::int64_t s, std::int64_t W, std::int64_t OW, std::int64_t& lo,
+                        std::int64_t& hi) {
+    lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / s + 1;
+    lo = std::min(lo, OW);
+    hi = std::clamp(hi, lo, OW);
+}
+
+// col[r, :] for every r = (c·KH + i)·KW + j, one image, row stride ldc; padding reads as 0.
+template <class T>
+void im2col(const T* x, T* col, std::int64_t ldc, const Geom& g) {
+    const Conv2dParams& p = g.p;
+    for (std::int64_t c = 0; c < g.C; ++c) {
+        const T* xc = x + c * g.H * g.W;
+        for (std::int64_t i = 0; i < g.KH; ++i) {
+            for (std::int64_t j = 0; j < g.KW; ++j) {
+                T* row = col + ((c * g.KH + i) * g.KW + j) * ldc;
+                std::int64_t w_off = j * p.dil_w - p.pad_w, lo, hi;
+                valid_range(w_off, p.stride_w, g.W, g.OW, lo, hi);
+                for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+                    T* r = row + oh * g.OW;
+                    std::int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+                    if (ih < 0 || ih >= g.H) {
+                        std::fill(r, r + g.OW, T(0));
+                        continue;
+                    }
+                    const T* xr = xc + ih * g.W + w_off;
+                    std::fill(r, r + lo, T(0));
+                    if (p.stride_w == 1) {
+                        std::copy(xr + lo, xr + hi, r + lo);
+                    } else {
+                        for (std::int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * p.stride_w];
+                    }
+                    std::fill(r + hi, r + g.OW, T(0));
+                }
+            }
+        }
+    }
+}
+
+// The adjoint of im2col: gx (one image, zeroed here first) = sum of col entries per pixel.
+template <class T>
+void col2im(const T* col, std::int64_t ldc, T* gx, const Geom& g) {
+    const Conv2dParams& p = g.p;
+    std::fill(gx, gx + g.C * g.H * g.W, T(0));
+    for (std::int64_t c = 0; c < g.C; ++c) {
+        T* gc = gx + c * g.H * g.W;
+        for (std::int64_t i = 0; i < g.KH; ++i) {
+            for (std::int64_t j = 0; j < g.KW; ++j) {
+                const T* row = col + ((c * g.KH + i) * g.KW + j) * ldc;
+                std::int64_t w_off = j * p.dil_w - p.pad_w, lo, hi;
+                valid_range(w_off, p.stride_w, g.W, g.OW, lo, hi);
+                for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+                    std::int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+                    if (ih < 0 || ih >= g.H) continue;
+                    const T* r = row + oh * g.OW;
+                    T* gr = gc + ih * g.W + w_off;
+                    if (p.stride_w == 1) {
+#pragma omp simd
+                        for (std::int64_t ow = lo; ow < hi; ++ow) gr[ow] += r[ow];
+                    } else {
+                        for (std::int64_t ow = lo; ow < hi; ++ow) gr[ow * p.stride_w] += r[ow];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// A thread's scratch buffer: grows on demand and is not zero-filled (every user overwrites it).
+template <class T>
+struct Scratch {
+    std::unique_ptr<T[]> p;
+    std::int64_t n = 0;
+    T* get(std::int64_t need) {
+        if (need > n) {
+            p.reset(new T[need]);
+            n = need;
+        }
+        return p.get();
+    }
+};
+
+// How images are split into GEMMs and over threads.
+struct Plan {
+    std::int64_t chunk;  // images per GEMM
+    bool per_thread;     // threads own image ranges (serial GEMMs) vs one threaded GEMM at a time
+    int threads;
+};
+
+Plan make_plan(const Geom& g) {
+    Plan pl;
+    pl.threads = std::max(1, omp_get_max_threads());
+    static const char* tenv = std::getenv("DCODR_CONV_TARGET");  // TEMP: tuning knob
+    static const char* menv = std::getenv("DCODR_CONV_MODE");    // TEMP: 1 per-thread, 2 serial
+    std::int64_t target = tenv ? std::atoll(tenv) : kTargetCols;
+    int mode = menv ? std::atoi(menv) : 0;
+    pl.per_thread = pl.threads > 1 && g.N >= pl.threads && (g.N % pl.threads == 0 || g.N >= 4 * pl.threads);
+    if (mode == 1) pl.per_thread = pl.threads > 1 && g.N >= pl.threads;
+    if (mode == 2) pl.per_thread = false;
+    if (!pl.per_thread) pl.threads = 1;
+    std::int64_t per_stream = (g.N + pl.threads - 1) / pl.threads;
+    pl.chunk = std::clamp<std::int64_t>((target + g.P - 1) / std::max<std::int64_t>(g.P, 1), 1, per_stream);
+    return pl;
+}
+
+// Calls body(thread, n0, nb) for consecutive chunks of images covering [0, N); a thread's
+// chunks come in increasing order.
+template <class F>
+void for_chunks(const Geom& g, const Plan& pl, F&& body) {
+    if (!pl.per_thread) {
+        for (std::int64_t n0 = 0; n0 < g.N; n0 += pl.chunk) body(0, n0, std::min(pl.chunk, g.N - n0));
+        return;
+    }
+#pragma omp parallel num_threads(pl.threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        std::int64_t lo = g.N * t / nt, hi = g.N * (t + 1) / nt;
+        for (std::int64_t n0 = lo; n0 < hi; n0 += pl.chunk) body(t, n0, std::min(pl.chunk, hi - n0));
+    }
+}
+
+// Fills col [rows, nb·P] from images n0.. of x; returns col and its leading dimension. A
+// pointwise conv of a single image needs no copy at all.
+template <class T>
+const T* gather_cols(const T* x, std::int64_t n0, std::int64_t nb, Scratch<T>& scratch, std::int64_t& ldc,
+                     const Geom& g, bool inner_parallel) {
+    if (g.pointwise && nb == 1) {
+        ldc = g.P;
+        return x + n0 * g.C * g.P;
+    }
+    ldc = nb * g.P;
+    T* buf = scratch.get(g.rows * ldc);
+#pragma omp parallel for if (inner_parallel && nb > 1)
+    for (std::int64_t b = 0; b < nb; ++b) im2col(x + (n0 + b) * g.C * g.H * g.W, buf + b * g.P, ldc, g);
+    return buf;
+}
+
+// Views gy's images n0.. as one [O, nb·P] matrix (copying when nb > 1).
+template <class T>
+const T* gather_grad(const T* gy, std::int64_t n0, std::int64_t nb, Scratch<T>& scratch, std::int64_t& ldg,
+                     const Geom& g, bool inner_parallel) {
+    if (nb == 1) {
+        ldg = g.P;
+        return gy + n0 * g.O * g.P;
+    }
+    ldg = nb * g.P;
+    T* buf = scratch.get(g.O * ldg);
+#pragma omp parallel for if (inner_parallel && nb > 1)
+    for (std::int64_t b = 0; b < nb; ++b) {
+        const T* src = gy + (n0 + b) * g.O * g.P;
+        for (std::int64_t o = 0; o < g.O; ++o) std::memcpy(buf + o * ldg + b * g.P, src + o * g.P, g.P * sizeof(T));
+    }
+    return buf;
+}
+
+template <class T>
+void forward(const Tensor& xt, const Tensor& wt, Tensor& yt, const Geom& g) {
+    const T* x = xt.data<T>();
+    const T* w = wt.data<T>();
+    T* y = yt.data<T>();
+    Plan pl = make_plan(g);
+    std::vector<Scratch<T>> cols(pl.threads), outs(pl.threads);
+    for_chunks(g, pl, [&](int t, std::int64_t n0, std::int64_t nb) {
+        bool inner = !pl.per_thread;
+        std::int64_t ldc;
+        const T* col = gather_cols(x, n0, nb, cols[t], ldc, g, inner);
+        // One image writes straight into y; a batch goes through [O, nb·P] and is scattered.
+        T* out = y + n0 * g.O * g.P;
+        std::int64_t ldo = g.P;
+        if (nb > 1) {
+            ldo = nb * g.P;
+            out = outs[t].get(g.O * ldo);
+        }
+        for (std::int64_t grp = 0; grp < g.G; ++grp)
+            mmat(out + grp * g.Og * ldo, g.Og, nb * g.P, ldo).noalias() =
+                cmat(w + grp * g.Og * g.K, g.Og, g.K, g.K) * cmat(col + grp * g.K * ldc, g.K, nb * g.P, ldc);
+        if (nb == 1) return;
+#pragma omp parallel for if (inner)
+        for (std::int64_t b = 0; b < nb; ++b) {
+            T* dst = y + (n0 + b) * g.O * g.P;
+            for (std::int64_t o = 0; o < g.O; ++o) std::memcpy(dst + o * g.P, out + o * ldo + b * g.P, g.P * sizeof(T));
+        }
+    });
+}
+
+template <class T>
+void backward_data(const Tensor& gyt, const Tensor& wt, Tensor& gxt, const Geom& g) {
+    const T* gy = gyt.data<T>();
+    const T* w = wt.data<T>();
+    T* gx = gxt.data<T>();
+    Plan pl = make_plan(g);
+    std::vector<Scratch<T>> gys(pl.threads), cols(pl.threads);
+    for_chunks(g, pl, [&](int t, std::int64_t n0, std::int64_t nb) {
+        bool inner = !pl.per_thread;
+        std::int64_t ldg;
+        const T* gyc = gather_grad(gy, n0, nb, gys[t], ldg, g, inner);
+        // gcol_g = W_g^T · gy_g; for a pointwise conv of one image gcol is gx itself.
+        bool direct = g.pointwise && nb == 1;
+        T* gcol = gx + n0 * g.C * g.P;
+        std::int64_t ldc = g.P;
+        if (!direct) {
+            ldc = nb * g.P;
+            gcol = cols[t].get(g.rows * ldc);
+        }
+        for (std::int64_t grp = 0; grp < g.G; ++grp)
+            mmat(gcol + grp * g.K * ldc, g.K, nb * g.P, ldc).noalias() =
+                cmat(w + grp * g.Og * g.K, g.Og, g.K, g.K).transpose() *
+                cmat(gyc + grp * g.Og * ldg, g.Og, nb * g.P, ldg);
+        if (direct) return;
+#pragma omp parallel for if (inner && nb > 1)
+        for (std::int64_t b = 0; b < nb; ++b) col2im(gcol + b * g.P, ldc, gx + (n0 + b) * g.C * g.H * g.W, g);
+    });
+}
+
+template <class T>
+void backward_filter(const Tensor& xt, const Tensor& gyt, Tensor& gwt, const Geom& g) {
+    const T* x = xt.data<T>();
+    const T* gy = gyt.data<T>();
+    T* gw = gwt.data<T>();
+    std::int64_t wsize = g.O * g.K;
+    Plan pl = make_plan(g);
+    std::vector<Scratch<T>> gys(pl.threads), cols(pl.threads), accs(pl.threads);
+    std::vector<char> started(pl.threads, 0);
+    for_chunks(g, pl, [&](int t, std::int64_t n0, std::int64_t nb) {
+        bool inner = !pl.per_thread;
+        std::int64_t ldc, ldg;
+        const T* col = gather_cols(x, n0, nb, cols[t], ldc, g, inner);
+        const T* gyc = gather_grad(gy, n0, nb, gys[t], ldg, g, inner);
+        // Threads sum into private accumulators (reduced below); a single stream sums into gw.
+        T* acc = gw;
+        if (pl.per_thread) {
+            acc = accs[t].get(wsize);
+        }
+        for (std::int64_t grp = 0; grp < g.G; ++grp) {
+            auto dst = mmat(acc + grp * g.Og * g.K, g.Og, g.K, g.K);
+            auto prod = cmat(gyc + grp * g.Og * ldg, g.Og, nb * g.P, ldg) *
+                        cmat(col + grp * g.K * ldc, g.K, nb * g.P, ldc).transpose();
+            if (started[t]) dst.noalias() += prod;
+            else dst.noalias() = prod;
+        }
+        started[t] = 1;
+    });
+    if (!pl.per_thread) return;
+#pragma omp parallel for if (wsize > kParallelGrain)
+    for (std::int64_t i = 0; i < wsize; ++i) {
+        T s = 0;
+        for (int t = 0; t < pl.threads; ++t)
+            if (started[t]) s += accs[t].p[i];
+        gw[i] = s;
+    }
+}
+
+}  // namespace
+
+void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) {
+    Geom g = make_geom(x.shape(), w.shape(), y.shape(), p);
+    if (g.N == 0) return;
+    dispatch_floating(y.dtype(), "conv2d", [&](auto tag) { forward<decltype(tag)>(x, w, y, g); });
+}
+
+void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) {
+    Geom g = make_geom(gx.shape(), w.shape(), gy.shape(), p);
+    if (g.N == 0) return;
+    dispatch_floating(gx.dtype(), "conv2d_backward_data",
+                      [&](auto tag) { backward_data<decltype(tag)>(gy, w, gx, g); });
+}
+
+void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) {
+    Geom g = make_geom(x.shape(), gw.shape(), gy.shape(), p);
+    if (g.N == 0) return fill(gw, 0.0);  // an empty batch contributes nothing
+    dispatch_floating(gw.dtype(), "conv2d_backward_filter",
+                      [&](auto tag) { backward_filter<decltype(tag)>(x, gy, gw, g); });
+}
+
 }  // namespace dcodr

@@ -1,12 +1,234 @@
-// PLACEHOLDER: pooling and nearest upsampling (being written).
+// Pooling and nearest upsampling on NCHW tensors, PyTorch's semantics (floor mode).
+// Every kernel works plane by plane ((n, c) pairs are independent), so planes are the unit
+// of threading; backward outputs arrive zero-filled from the front-end and are added into.
+#include <cmath>
+#include <limits>
+
 #include "tensor/cpu/cpu_backend.h"
+
 namespace dcodr {
-void CpuBackend::max_pool2d_forward(const Tensor&, Tensor&, Tensor&, const Pool2dParams&) { fail("not implemented yet"); }
-void CpuBackend::max_pool2d_backward(const Tensor&, const Tensor&, Tensor&) { fail("not implemented yet"); }
-void CpuBackend::avg_pool2d_forward(const Tensor&, Tensor&, const Pool2dParams&) { fail("not implemented yet"); }
-void CpuBackend::avg_pool2d_backward(const Tensor&, Tensor&, const Pool2dParams&) { fail("not implemented yet"); }
-void CpuBackend::adaptive_avg_pool2d_forward(const Tensor&, Tensor&) { fail("not implemented yet"); }
-void CpuBackend::adaptive_avg_pool2d_backward(const Tensor&, Tensor&) { fail("not implemented yet"); }
-void CpuBackend::upsample_nearest2d_forward(const Tensor&, Tensor&) { fail("not implemented yet"); }
-void CpuBackend::upsample_nearest2d_backward(const Tensor&, Tensor&) { fail("not implemented yet"); }
+
+namespace {
+
+// Sums of float windows are taken in double (PyTorch's accumulate type on the CPU).
+template <class T>
+using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+struct Planes {
+    std::int64_t n;       // N·C
+    std::int64_t H, W;    // input plane
+    std::int64_t OH, OW;  // output plane
+};
+Planes planes(const Tensor& in, const Tensor& out) {
+    return {in.size(0) * in.size(1), in.size(2), in.size(3), out.size(2), out.size(3)};
+}
+
+// A pooling window clipped to the input: rows [h0, h1), columns [w0, w1).
+struct Window {
+    std::int64_t h0, h1, w0, w1;
+    std::int64_t divisor;  // avg pool: the element count PyTorch divides by
+};
+inline Window window(const Pool2dParams& p, std::int64_t oh, std::int64_t ow, std::int64_t H, std::int64_t W) {
+    std::int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
+    // The window may hang over the padding but not past it (PyTorch's pool_size).
+    std::int64_t h1 = std::min(h0 + p.kernel_h, H + p.pad_h), w1 = std::min(w0 + p.kernel_w, W + p.pad_w);
+    std::int64_t padded = (h1 - h0) * (w1 - w0);
+    Window win{std::max<std::int64_t>(h0, 0), std::min(h1, H), std::max<std::int64_t>(w0, 0), std::min(w1, W), 0};
+    win.divisor = p.count_include_pad ? padded : (win.h1 - win.h0) * (win.w1 - win.w0);
+    return win;
+}
+
+// Start and end of adaptive bin i of `out` over `in`: floor(i·in/out), ceil((i+1)·in/out).
+inline std::int64_t bin_start(std::int64_t i, std::int64_t in, std::int64_t out) { return i * in / out; }
+inline std::int64_t bin_end(std::int64_t i, std::int64_t in, std::int64_t out) {
+    return ((i + 1) * in + out - 1) / out;
+}
+
+}  // namespace
+
+void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2dParams& p) {
+    dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(x, y);
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+        std::int64_t* pi = indices.data<std::int64_t>();
+#pragma omp parallel for if (x.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* in = px + pl * d.H * d.W;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) {
+                    Window win = window(p, oh, ow, d.H, d.W);
+                    // Padding is -inf; the first maximum wins ties, a NaN wins over everything.
+                    T best = -std::numeric_limits<T>::infinity();
+                    std::int64_t at = win.h0 * d.W + win.w0;
+                    for (std::int64_t h = win.h0; h < win.h1; ++h) {
+                        for (std::int64_t w = win.w0; w < win.w1; ++w) {
+                            T v = in[h * d.W + w];
+                            if (v > best || std::isnan(v)) {
+                                best = v;
+                                at = h * d.W + w;
+                            }
+                        }
+                    }
+                    std::int64_t o = (pl * d.OH + oh) * d.OW + ow;
+                    py[o] = best;
+                    pi[o] = at;
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx) {
+    dispatch_floating(gx.dtype(), "max_pool2d_backward", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(gx, gy);
+        const T* pg = gy.data<T>();
+        const std::int64_t* pi = indices.data<std::int64_t>();
+        T* px = gx.data<T>();
+        std::int64_t per = d.OH * d.OW;
+        // Overlapping windows may route several outputs to one input: plane-wise threads never collide.
+#pragma omp parallel for if (gx.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            T* g = px + pl * d.H * d.W;
+            for (std::int64_t o = pl * per; o < (pl + 1) * per; ++o) g[pi[o]] += pg[o];
+        }
+    });
+}
+
+void CpuBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p) {
+    dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(x, y);
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* in = px + pl * d.H * d.W;
+            T* out = py + pl * d.OH * d.OW;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) {
+                    Window win = window(p, oh, ow, d.H, d.W);
+                    Acc<T> s = 0;
+                    for (std::int64_t h = win.h0; h < win.h1; ++h)
+                        for (std::int64_t w = win.w0; w < win.w1; ++w) s += in[h * d.W + w];
+                    out[oh * d.OW + ow] = static_cast<T>(s / win.divisor);
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dParams& p) {
+    dispatch_floating(gx.dtype(), "avg_pool2d_backward", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(gx, gy);
+        const T* pg = gy.data<T>();
+        T* px = gx.data<T>();
+#pragma omp parallel for if (gx.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* g = pg + pl * d.OH * d.OW;
+            T* out = px + pl * d.H * d.W;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) {
+                    Window win = window(p, oh, ow, d.H, d.W);
+                    T share = g[oh * d.OW + ow] / static_cast<T>(win.divisor);
+                    for (std::int64_t h = win.h0; h < win.h1; ++h)
+                        for (std::int64_t w = win.w0; w < win.w1; ++w) out[h * d.W + w] += share;
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
+    dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(x, y);
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* in = px + pl * d.H * d.W;
+            T* out = py + pl * d.OH * d.OW;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                std::int64_t h0 = bin_start(oh, d.H, d.OH), h1 = bin_end(oh, d.H, d.OH);
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) {
+                    std::int64_t w0 = bin_start(ow, d.W, d.OW), w1 = bin_end(ow, d.W, d.OW);
+                    Acc<T> s = 0;
+                    for (std::int64_t h = h0; h < h1; ++h)
+                        for (std::int64_t w = w0; w < w1; ++w) s += in[h * d.W + w];
+                    out[oh * d.OW + ow] = static_cast<T>(s / static_cast<Acc<T>>((h1 - h0) * (w1 - w0)));
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::adaptive_avg_pool2d_backward(const Tensor& gy, Tensor& gx) {
+    dispatch_floating(gx.dtype(), "adaptive_avg_pool2d_backward", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(gx, gy);
+        const T* pg = gy.data<T>();
+        T* px = gx.data<T>();
+#pragma omp parallel for if (gx.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* g = pg + pl * d.OH * d.OW;
+            T* out = px + pl * d.H * d.W;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                std::int64_t h0 = bin_start(oh, d.H, d.OH), h1 = bin_end(oh, d.H, d.OH);
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) {
+                    std::int64_t w0 = bin_start(ow, d.W, d.OW), w1 = bin_end(ow, d.W, d.OW);
+                    T share = g[oh * d.OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
+                    for (std::int64_t h = h0; h < h1; ++h)
+                        for (std::int64_t w = w0; w < w1; ++w) out[h * d.W + w] += share;
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::upsample_nearest2d_forward(const Tensor& x, Tensor& y) {
+    dispatch_dtype(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(x, y);
+        if (y.numel() == 0) return;
+        std::int64_t s = d.OH / d.H;  // the front-end makes OH = s·H and OW = s·W
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+#pragma omp parallel for if (y.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* in = px + pl * d.H * d.W;
+            T* out = py + pl * d.OH * d.OW;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                const T* row = in + (oh / s) * d.W;
+                T* o = out + oh * d.OW;
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) o[ow] = row[ow / s];
+            }
+        }
+    });
+}
+
+void CpuBackend::upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) {
+    dispatch_floating(gx.dtype(), "upsample_nearest2d_backward", [&](auto tag) {
+        using T = decltype(tag);
+        Planes d = planes(gx, gy);
+        if (gy.numel() == 0) return;
+        std::int64_t s = d.OH / d.H;
+        const T* pg = gy.data<T>();
+        T* px = gx.data<T>();
+#pragma omp parallel for if (gy.numel() > kParallelGrain && d.n > 1)
+        for (std::int64_t pl = 0; pl < d.n; ++pl) {
+            const T* g = pg + pl * d.OH * d.OW;
+            T* out = px + pl * d.H * d.W;
+            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                T* row = out + (oh / s) * d.W;
+                const T* gr = g + oh * d.OW;
+                for (std::int64_t ow = 0; ow < d.OW; ++ow) row[ow / s] += gr[ow];
+            }
+        }
+    });
+}
+
 }  // namespace dcodr
