@@ -239,6 +239,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
 }
 Tensor conv2d_backward_data(const Tensor& gy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
     check_same_device("conv2d_backward_data", {&gy, &w});
+    check_same_dtype("conv2d_backward_data", {&gy, &w});
     check_conv("conv2d_backward_data", x_shape, w.shape(), p);
     DCODR_CHECK(gy.shape() == conv_out_shape(x_shape, w.shape(), p), "conv2d_backward_data: gradient shape {} != {}",
                 shape_str(gy.shape()), shape_str(conv_out_shape(x_shape, w.shape(), p)));
@@ -248,6 +249,7 @@ Tensor conv2d_backward_data(const Tensor& gy, const Tensor& w, const Shape& x_sh
 }
 Tensor conv2d_backward_filter(const Tensor& x, const Tensor& gy, const Shape& w_shape, const Conv2dParams& p) {
     check_same_device("conv2d_backward_filter", {&gy, &x});
+    check_same_dtype("conv2d_backward_filter", {&gy, &x});
     check_conv("conv2d_backward_filter", x.shape(), w_shape, p);
     Tensor gw = Tensor::empty(w_shape, gy.dtype(), gy.device());
     gy.backend().conv2d_backward_filter(x.contiguous(), gy.contiguous(), gw, p);

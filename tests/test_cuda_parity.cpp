@@ -5,6 +5,7 @@
 //
 // Without a usable GPU every GPU test prints "SKIPPED: no CUDA device (...)" and passes.
 // An op whose CPU reference is not implemented yet prints "SKIPPED <op>: CPU reference ...".
+#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -14,6 +15,10 @@
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 #include "tensor/philox.h"
+#include "autograd/functional.h"
+#include "method/contrastive_loss.h"
+#include "nn/dcodr_encoder.h"
+#include "nn/init.h"
 #include "tests/test_util.h"
 #ifdef DCODR_WITH_CUDA
 #include "cuda/cuda_api.h"
@@ -558,3 +563,52 @@ TEST_CASE("cuda: TF32 switch and cuDNN benchmark mode give close results", "[cud
     std::printf("%s\n", dcodr::cuda::device_description().c_str());
 }
 #endif
+
+TEST_CASE("cuda: a whole DCoDR training step matches the CPU (loss and every gradient)", "[cuda]") {
+    REQUIRE_GPU_OR_SKIP();
+    nn::manual_seed(21);
+    nn::DcodrEncoder cpu_model({18, 0.25, 64, 32, true});
+    nn::manual_seed(21);
+    nn::DcodrEncoder gpu_model({18, 0.25, 64, 32, true});
+    gpu_model.to(kGpu);
+    Tensor clean = rnd({16, 3, 32, 32}, 40, kCpu, 0, 1), positive = rnd({16, 3, 32, 32}, 41, kCpu, 0, 1);
+    std::vector<std::int64_t> domains = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+    method::ContrastiveOptions opt{0.1, method::ContrastiveMode::domain_wise, 0};
+    auto step = [&](nn::DcodrEncoder& m, Device d) {
+        Tensor z = l2_normalize(m.forward(clean.to(d)), 1), p = l2_normalize(m.forward(positive.to(d)), 1);
+        Tensor loss = method::contrastive_loss(z, p, domains, opt);
+        backward(loss);
+        return loss.item();
+    };
+    double l_cpu = step(cpu_model, kCpu), l_gpu = step(gpu_model, kGpu);
+    REQUIRE(l_gpu == Approx(l_cpu).epsilon(1e-4));
+    auto pc = cpu_model.named_parameters(), pg = gpu_model.named_parameters();
+    REQUIRE(pc.size() == pg.size());
+    for (std::size_t i = 0; i < pc.size(); ++i) {
+        INFO("gradient of " << pc[i].name);
+        Tensor gc = pc[i].tensor.grad(), gg = pg[i].tensor.grad().to(kCpu);
+        double scale = std::sqrt(K::sum(K::unary(UnaryOp::square, gc)).item() / static_cast<double>(gc.numel()));
+        REQUIRE_CLOSE(gg, gc, 1e-3 * scale + 1e-7, 1e-3);
+    }
+    // Running statistics updated identically (two training-mode passes).
+    auto bc = cpu_model.named_buffers(), bg = gpu_model.named_buffers();
+    for (std::size_t i = 0; i < bc.size(); ++i)
+        if (bc[i].tensor.dtype() != DType::i64) REQUIRE_CLOSE(bg[i].tensor.to(kCpu), bc[i].tensor, 1e-4, 1e-3);
+}
+
+// Without a usable GPU the GPU cases return early; the process then exits 77 so that
+// `meson test` reports SKIP instead of a pass that tested nothing. Run with "[nogpu]" to
+// execute (and count) only the checks that need no GPU.
+int main(int argc, char** argv) {
+    Catch::Session session;
+    int rc = session.applyCommandLine(argc, argv);
+    if (rc != 0) return rc;
+    rc = session.run();
+    bool only_nogpu = false;
+    for (int i = 1; i < argc; ++i) only_nogpu = only_nogpu || std::string(argv[i]) == "[nogpu]";
+    if (rc == 0 && !only_nogpu && !have_gpu()) {
+        std::printf("SKIP: GPU parity tests did not run: no CUDA device (%s)\n", g_no_gpu_reason.c_str());
+        return 77;
+    }
+    return rc;
+}

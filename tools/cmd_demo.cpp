@@ -59,8 +59,8 @@ int cmd_demo(int argc, char** argv) {
     // Demo defaults sized for a 2-core CPU in about ten minutes, unless given explicitly.
     auto pick = [&](const char* name, const char* value) { return a.given(name) ? a.str(name) : std::string(value); };
     std::vector<std::string> overrides = {"--depth", pick("depth", "18"), "--width", pick("width", "0.25"),
-                                          "--hidden", pick("hidden", "256"), "--image-size", pick("image-size", "32"),
-                                          "--steps", pick("steps", "300"), "--lr", pick("lr", "1e-3"),
+                                          "--hidden", pick("hidden", "256"), "--image-size", pick("image-size", "64"),
+                                          "--steps", pick("steps", "1000"), "--lr", pick("lr", "1e-3"),
                                           "--images-per-domain", pick("images-per-domain", "16"),
                                           "--probe-epochs", pick("probe-epochs", "30"),
                                           "--probe-patience", pick("probe-patience", "5")};

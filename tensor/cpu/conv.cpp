@@ -6,16 +6,17 @@
 // batched: a chunk of B images becomes one GEMM of B·P columns (col is [C·kH·kW, B·P], image
 // b in columns [b·P, (b+1)·P)), sized to reach kTargetCols columns.
 //
-// Threading (measured on 2 cores, docs/performance.md): when every thread gets at least one
-// full chunk, threads own disjoint image ranges with private buffers and single-threaded
-// GEMMs (Eigen runs serially inside a parallel region), so im2col, GEMM and scatter all run in
-// parallel with no synchronisation. Otherwise (few, tiny images) chunks run one after another
-// with Eigen's own threaded GEMM and the copies parallelised over the chunk's images.
+// Threading (measured on 2 cores, docs/performance.md): threads own disjoint image ranges
+// with private buffers and single-threaded GEMMs (Eigen runs serially inside a parallel
+// region), so im2col, GEMM and scatter all run in parallel with no synchronisation. That beat
+// one batch-wide GEMM threaded by Eigen by 1.6x overall: Eigen's threads wait on each other's
+// packed panels, and on a shared 2-core VM one of them is often late. Only when the batch
+// cannot be split evenly (fewer images than threads, or 3 on 2) do chunks run one after
+// another with Eigen's threaded GEMM and the copies parallelised over the chunk's images.
 #include <omp.h>
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -26,9 +27,11 @@ namespace dcodr {
 
 namespace {
 
-// Columns per GEMM worth batching images for; below this Eigen's GEMM loses efficiency
-// (see the measurements in docs/performance.md).
+// Columns per GEMM worth batching images for: far fewer and the GEMM turns memory-bound on W;
+// 128 to 512 measured the same within noise (docs/performance.md).
 constexpr std::int64_t kTargetCols = 256;
+// Fewest GEMM columns per thread for which threads take separate images.
+constexpr std::int64_t kMinThreadCols = 64;
 
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -162,16 +165,15 @@ struct Plan {
 Plan make_plan(const Geom& g) {
     Plan pl;
     pl.threads = std::max(1, omp_get_max_threads());
-    static const char* tenv = std::getenv("DCODR_CONV_TARGET");  // TEMP: tuning knob
-    static const char* menv = std::getenv("DCODR_CONV_MODE");    // TEMP: 1 per-thread, 2 serial
-    std::int64_t target = tenv ? std::atoll(tenv) : kTargetCols;
-    int mode = menv ? std::atoi(menv) : 0;
-    pl.per_thread = pl.threads > 1 && g.N >= pl.threads && (g.N % pl.threads == 0 || g.N >= 4 * pl.threads);
-    if (mode == 1) pl.per_thread = pl.threads > 1 && g.N >= pl.threads;
-    if (mode == 2) pl.per_thread = false;
+    // Per-thread image ranges unless that leaves threads idle, badly unbalanced (3 images on 2
+    // threads) or with GEMMs of a few columns: then Eigen's threaded GEMM splits the work
+    // instead. (A thread's backward-filter partial is a full [O, K] matrix; with a handful of
+    // columns per thread, writing and summing those partials costs more than the GEMM.)
+    bool balanced = g.N % pl.threads == 0 || g.N >= 4 * pl.threads;
+    pl.per_thread = pl.threads > 1 && g.N >= pl.threads && balanced && g.N / pl.threads * g.P >= kMinThreadCols;
     if (!pl.per_thread) pl.threads = 1;
     std::int64_t per_stream = (g.N + pl.threads - 1) / pl.threads;
-    pl.chunk = std::clamp<std::int64_t>((target + g.P - 1) / std::max<std::int64_t>(g.P, 1), 1, per_stream);
+    pl.chunk = std::clamp<std::int64_t>((kTargetCols + g.P - 1) / std::max<std::int64_t>(g.P, 1), 1, per_stream);
     return pl;
 }
 
@@ -298,11 +300,9 @@ void backward_filter(const Tensor& xt, const Tensor& gyt, Tensor& gwt, const Geo
         std::int64_t ldc, ldg;
         const T* col = gather_cols(x, n0, nb, cols[t], ldc, g, inner);
         const T* gyc = gather_grad(gy, n0, nb, gys[t], ldg, g, inner);
-        // Threads sum into private accumulators (reduced below); a single stream sums into gw.
-        T* acc = gw;
-        if (pl.per_thread) {
-            acc = accs[t].get(wsize);
-        }
+        // Thread 0 (or the single stream) sums into gw, other threads into private partials
+        // added below. Every thread has at least one image (N >= threads), so gw gets written.
+        T* acc = t == 0 ? gw : accs[t].get(wsize);
         for (std::int64_t grp = 0; grp < g.G; ++grp) {
             auto dst = mmat(acc + grp * g.Og * g.K, g.Og, g.K, g.K);
             auto prod = cmat(gyc + grp * g.Og * ldg, g.Og, nb * g.P, ldg) *
@@ -315,8 +315,8 @@ void backward_filter(const Tensor& xt, const Tensor& gyt, Tensor& gwt, const Geo
     if (!pl.per_thread) return;
 #pragma omp parallel for if (wsize > kParallelGrain)
     for (std::int64_t i = 0; i < wsize; ++i) {
-        T s = 0;
-        for (int t = 0; t < pl.threads; ++t)
+        T s = gw[i];
+        for (int t = 1; t < pl.threads; ++t)
             if (started[t]) s += accs[t].p[i];
         gw[i] = s;
     }
