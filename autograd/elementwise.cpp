@@ -11,17 +11,18 @@ namespace {
 Tensor mul_k(const Tensor& a, const Tensor& b) { return K::binary(BinaryOp::mul, a, b); }
 Tensor scale_k(const Tensor& a, double s) { return K::unary(UnaryOp::mul_scalar, a, s); }
 // Gradient for an input of shape `shape`, given the (broadcast) gradient g.
+Tensor reduce_to(const Tensor& g, const Shape& shape) { return K::sum_to_shape(g, shape); }
 Tensor reduce_to(const Tensor& g, const Tensor& input) { return K::sum_to_shape(g, input.shape()); }
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-    return record("add", K::binary(BinaryOp::add, a, b), {a, b}, [a, b](const Tensor& g) {
-        return GradList{reduce_to(g, a), reduce_to(g, b)};
+    return record("add", K::binary(BinaryOp::add, a, b), {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
+        return GradList{reduce_to(g, sa), reduce_to(g, sb)};
     });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
-    return record("sub", K::binary(BinaryOp::sub, a, b), {a, b}, [a, b](const Tensor& g) {
-        return GradList{reduce_to(g, a), reduce_to(K::unary(UnaryOp::neg, g), b)};
+    return record("sub", K::binary(BinaryOp::sub, a, b), {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
+        return GradList{reduce_to(g, sa), reduce_to(K::unary(UnaryOp::neg, g), sb)};
     });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
@@ -143,9 +144,9 @@ Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b) { return K::binary
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     Tensor c = cond.detach();
-    return record("where", K::where(cond, a, b), {a, b}, [c, a, b](const Tensor& g) {
+    return record("where", K::where(cond, a, b), {a, b}, [c, sa = a.shape(), sb = b.shape()](const Tensor& g) {
         Tensor zero = Tensor::zeros({}, g.dtype(), g.device());
-        return GradList{reduce_to(K::where(c, g, zero), a), reduce_to(K::where(c, zero, g), b)};
+        return GradList{reduce_to(K::where(c, g, zero), sa), reduce_to(K::where(c, zero, g), sb)};
     });
 }
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {

@@ -246,7 +246,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     impl_->sampler->restore(impl_->next_state);
 }
 
-std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device) {
+std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config_out) {
     nn::SafetensorsContent c = nn::load_safetensors(path);
     auto cfg = c.metadata.find("dcodr.config");
     DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
@@ -262,6 +262,7 @@ std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device d
     nn::load_state_dict(encoder->state_dict(), weights, true, path);
     encoder->to(device);
     encoder->eval();
+    if (config_out) *config_out = config;
     return encoder;
 }
 

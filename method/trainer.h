@@ -75,7 +75,8 @@ private:
     std::int64_t step_ = 0;
 };
 
-// Builds an encoder from a weights or checkpoint file written by Trainer.
-std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device);
+// Builds an encoder (in eval mode) from a weights or checkpoint file written by Trainer;
+// `config`, when given, receives the training configuration stored with it.
+std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config = nullptr);
 
 }  // namespace dcodr::method

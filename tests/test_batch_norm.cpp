@@ -8,6 +8,7 @@
 #include "tests/test_util.h"
 
 using namespace dcodr;
+using dcodr::testing::numeric_grad;
 using dcodr::testing::random_tensor;
 
 namespace {
@@ -29,29 +30,6 @@ std::pair<std::vector<double>, std::vector<double>> channel_stats(const Tensor& 
                 var[c] += d * d / (N * S);
             }
     return {mean, var};
-}
-
-// Central differences of L(t) = sum(f()·r) for every element of t, in place.
-template <class F>
-Tensor numeric_grad(Tensor t, const Tensor& r, F f, double h = 1e-6) {
-    auto v = t.to_vector(), rv = r.to_vector();
-    std::vector<double> g(v.size());
-    auto loss = [&] {
-        auto yv = f().to_vector();
-        double s = 0;
-        for (std::size_t i = 0; i < yv.size(); ++i) s += yv[i] * rv[i];
-        return s;
-    };
-    double* p = t.data<double>();
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        p[i] = v[i] + h;
-        double up = loss();
-        p[i] = v[i] - h;
-        double down = loss();
-        p[i] = v[i];
-        g[i] = (up - down) / (2 * h);
-    }
-    return Tensor::from_vector(g, t.shape(), DType::f64);
 }
 
 }  // namespace

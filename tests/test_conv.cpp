@@ -8,6 +8,7 @@
 #include "tests/test_util.h"
 
 using namespace dcodr;
+using dcodr::testing::numeric_grad;
 using dcodr::testing::random_tensor;
 
 namespace {
@@ -101,30 +102,6 @@ std::vector<Case> cases() {
         {"tiny images", {9, 8, 2, 2}, {6, 8, 3, 3}, params(1, 1)},
         {"batch 1", {1, 3, 6, 6}, {2, 3, 3, 3}, params(1, 1)},
     };
-}
-
-// Central differences of L(t) = sum(f(t)·r) for every element of t, in place.
-template <class F>
-Tensor numeric_grad(Tensor t, const Tensor& r, F f, double h = 1e-6) {
-    auto v = t.to_vector();
-    std::vector<double> g(v.size());
-    auto loss = [&] {
-        auto y = f(), rv = r.to_vector();
-        double s = 0;
-        auto yv = y.to_vector();
-        for (std::size_t i = 0; i < yv.size(); ++i) s += yv[i] * rv[i];
-        return s;
-    };
-    double* p = t.data<double>();
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        p[i] = v[i] + h;
-        double up = loss();
-        p[i] = v[i] - h;
-        double down = loss();
-        p[i] = v[i];
-        g[i] = (up - down) / (2 * h);
-    }
-    return Tensor::from_vector(g, t.shape(), DType::f64);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Helpers shared by the test executables.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -16,6 +17,30 @@ std::string compare(const Tensor& a, const Tensor& b, double atol, double rtol);
 // Deterministic random tensor in [lo, hi) (float64 by default, for gradient checks).
 Tensor random_tensor(const Shape& shape, std::uint64_t seed, double lo = -1.0, double hi = 1.0,
                      DType dtype = DType::f64);
+
+// Central differences of L(t) = sum(f() * r) for every element of the contiguous float64
+// tensor t, perturbed in place: the reference for checking backward kernels directly.
+template <class F>
+Tensor numeric_grad(Tensor t, const Tensor& r, F f, double h = 1e-6) {
+    auto v = t.to_vector(), rv = r.to_vector();
+    std::vector<double> g(v.size());
+    auto loss = [&] {
+        auto yv = f().to_vector();
+        double s = 0;
+        for (std::size_t i = 0; i < yv.size(); ++i) s += yv[i] * rv[i];
+        return s;
+    };
+    double* p = t.template data<double>();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        p[i] = v[i] + h;
+        double up = loss();
+        p[i] = v[i] - h;
+        double down = loss();
+        p[i] = v[i];
+        g[i] = (up - down) / (2 * h);
+    }
+    return Tensor::from_vector(g, t.shape(), DType::f64);
+}
 
 // A fresh temporary directory, removed by the OS eventually (tests clean what they can).
 std::string temp_dir(const std::string& tag);

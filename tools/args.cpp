@@ -20,6 +20,12 @@ void Args::flag(const std::string& name, const std::string& help) {
     order_.push_back(name);
 }
 
+void Args::set_default(const std::string& name, const std::string& value) {
+    auto it = options_.find(name);
+    DCODR_CHECK(it != options_.end(), "internal: option --{} was not declared", name);
+    it->second.default_value = value;
+}
+
 bool Args::parse() {
     for (std::size_t i = 0; i < raw_.size(); ++i) {
         std::string a = raw_[i];

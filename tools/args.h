@@ -14,6 +14,8 @@ public:
     // Declare before reading. A flag is a boolean option given without a value.
     void option(const std::string& name, const std::string& default_value, const std::string& help);
     void flag(const std::string& name, const std::string& help);
+    // Changes a declared option's default (a command that tunes a shared option group).
+    void set_default(const std::string& name, const std::string& value);
     // Checks the command line against the declarations; true when --help was asked for
     // (the help text has then been printed).
     bool parse();

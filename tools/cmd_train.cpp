@@ -5,7 +5,6 @@
 
 #include "data/npy.h"
 #include "nn/atomic_file.h"
-#include "nn/safetensors.h"
 #include "tools/commands.h"
 #include "tools/common.h"
 
@@ -60,10 +59,9 @@ int cmd_eval(int argc, char** argv) {
     if (a.parse()) return 0;
     DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
     Device device = device_from(a);
-    auto encoder = method::load_encoder(a.str("weights"), device);
+    method::TrainConfig cfg;
+    auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
     auto [train, test] = load_train_test(a);
-    auto cfg = method::TrainConfig::from_json(json::parse(
-        nn::load_safetensors(a.str("weights")).metadata.at("dcodr.config")));
     auto report = method::evaluate(*encoder, train, test, cfg.image_size, probe_config_from(a), device,
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});
@@ -80,9 +78,8 @@ int cmd_encode(int argc, char** argv) {
     if (a.parse()) return 0;
     DCODR_CHECK(!a.str("weights").empty() && !a.str("data").empty(), "dcodr encode: --weights and --data are required");
     Device device = device_from(a);
-    auto encoder = method::load_encoder(a.str("weights"), device);
-    auto cfg = method::TrainConfig::from_json(json::parse(
-        nn::load_safetensors(a.str("weights")).metadata.at("dcodr.config")));
+    method::TrainConfig cfg;
+    auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
     data::Dataset ds = data::load_dataset(a.str("data"));
     Tensor codes = method::encode_dataset(*encoder, ds, cfg.image_size, device);
     data::save_npy(a.str("out"), data::NpyArray::from_tensor(codes));

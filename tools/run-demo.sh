@@ -4,5 +4,5 @@
 # `dcodr demo` (see `build/tools/dcodr demo --help`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash tools/setup.sh
+bash tools/setup.sh tools/dcodr   # the tool only: the tests are not needed here
 exec "${DCODR_BUILD_DIR:-build}/tools/dcodr" demo "$@"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 machine needs before dcodr runs: installs missing packages,
 # configures (CUDA backend when nvcc and cuDNN are present) and builds into ./build.
-# Sourced by tools/run-tests.sh and tools/run-demo.sh; safe to run again (it only does
-# what is missing).
+# Called by tools/run-tests.sh and tools/run-demo.sh; safe to run again (it only does
+# what is missing). Arguments name ninja targets to build (default: everything).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,4 +26,4 @@ build_dir="${DCODR_BUILD_DIR:-build}"
 if [ ! -f "$build_dir/build.ninja" ]; then
   meson setup "$build_dir" -Dcuda="${DCODR_CUDA:-auto}"
 fi
-ninja -C "$build_dir"
+ninja -C "$build_dir" "$@"
