@@ -12,7 +12,6 @@
 #include "nn/init.h"
 #include "nn/safetensors.h"
 #include "nn/state_dict.h"
-#include "tensor/ops.h"
 
 namespace dcodr::method {
 
@@ -151,15 +150,7 @@ StepRecord Trainer::step() {
     double loss_value = loss.item();
     DCODR_CHECK(std::isfinite(loss_value), "training diverged: loss is {} at step {} (lower the learning rate?); "
                 "the last checkpoint is untouched", loss_value, step_ + 1);
-    if (config_.clip_grad_norm > 0) {
-        double sq = 0;
-        for (auto& t : encoder_->parameters())
-            if (t.grad().defined()) sq += kernels::sum(kernels::unary(UnaryOp::square, t.grad())).item();
-        double norm = std::sqrt(sq);
-        if (norm > config_.clip_grad_norm)
-            for (auto& t : encoder_->parameters())
-                if (t.grad().defined()) t.set_grad(kernels::unary(UnaryOp::mul_scalar, t.grad(), config_.clip_grad_norm / norm));
-    }
+    if (config_.clip_grad_norm > 0) nn::clip_grad_norm(encoder_->parameters(), config_.clip_grad_norm);
     impl_->adam->step();
     ++step_;
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "tensor/backend.h"
+#include "tensor/ops.h"
 
 namespace dcodr::nn {
 
@@ -76,6 +77,18 @@ void Adam::load_state(const std::vector<NamedTensor>& state) {
     auto it = by_name.find("adam.step");
     DCODR_CHECK(it != by_name.end(), "optimizer state: missing 'adam.step'");
     step_ = static_cast<std::int64_t>(it->second.item());
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+    DCODR_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be positive, got {}", max_norm);
+    double sq = 0;
+    for (const Tensor& p : params)
+        if (p.grad().defined()) sq += kernels::sum(kernels::unary(UnaryOp::square, p.grad())).item();
+    double norm = std::sqrt(sq);
+    if (norm > max_norm)
+        for (Tensor p : params)
+            if (p.grad().defined()) p.set_grad(kernels::unary(UnaryOp::mul_scalar, p.grad(), max_norm / norm));
+    return norm;
 }
 
 StepLR::StepLR(Adam& opt, std::int64_t step_size, double gamma) : opt_(opt), step_size_(step_size), gamma_(gamma) {

@@ -38,6 +38,10 @@ private:
     std::int64_t step_ = 0;
 };
 
+// Scales the gradients of `params` in place so that their global L2 norm is at most
+// max_norm (torch.nn.utils.clip_grad_norm_); returns the norm before clipping.
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
 // Multiplies every group's learning rate by gamma each `step_size` epochs (torch StepLR),
 // computed from the epoch, so resuming needs only the epoch number.
 class StepLR {

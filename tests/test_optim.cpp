@@ -70,3 +70,16 @@ TEST_CASE("Adam state saves and restores exactly") {
     REQUIRE(other.steps() == 1);
     REQUIRE_THROWS_WITH(other.load_state({}), Catch::Contains("missing"));
 }
+
+TEST_CASE("clip_grad_norm scales all gradients to the global norm") {
+    Tensor a = Tensor::zeros({2}, DType::f64), b = Tensor::zeros({1}, DType::f64);
+    a.set_requires_grad(true);
+    b.set_requires_grad(true);
+    a.set_grad(Tensor::from_vector(std::vector<double>{3, 0}, {2}, DType::f64));
+    b.set_grad(Tensor::from_vector(std::vector<double>{4}, {1}, DType::f64));
+    REQUIRE(nn::clip_grad_norm({a, b}, 10.0) == Approx(5.0));
+    REQUIRE(a.grad().to_vector() == std::vector<double>{3, 0});  // under the limit: untouched
+    REQUIRE(nn::clip_grad_norm({a, b}, 1.0) == Approx(5.0));
+    REQUIRE(a.grad().to_vector()[0] == Approx(0.6));
+    REQUIRE(b.grad().to_vector()[0] == Approx(0.8));
+}

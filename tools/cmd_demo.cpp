@@ -57,8 +57,8 @@ int cmd_demo(int argc, char** argv) {
     a.option("out", "runs/demo", "output folder (per-run checkpoints, logs, results.json, pictures)");
     // Sized for a 2-core CPU (about six minutes of training and evaluation); every one of
     // these can still be set on the command line. `dcodr train` keeps the paper's defaults.
-    for (auto [name, value] : {std::pair{"depth", "18"}, {"width", "0.25"}, {"hidden", "256"}, {"steps", "1000"},
-                               {"lr", "1e-3"}, {"images-per-domain", "16"}, {"probe-epochs", "30"},
+    for (auto [name, value] : {std::pair{"depth", "18"}, {"width", "0.25"}, {"hidden", "256"}, {"steps", "500"},
+                               {"lr", "1e-3"}, {"images-per-domain", "32"}, {"probe-epochs", "30"},
                                {"probe-patience", "5"}})
         a.set_default(name, value);
     if (a.parse()) return 0;
