@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "tensor/cpu/host_cache.h"
 #include "tensor/ops.h"
 #include "tensor/philox.h"
 #include "tests/test_util.h"
@@ -82,4 +83,24 @@ TEST_CASE("printing shows shape, dtype and values") {
     std::string s = t.str();
     REQUIRE(s.find("shape=[2, 2]") != std::string::npos);
     REQUIRE(s.find("[[0, 1],") != std::string::npos);
+}
+
+TEST_CASE("the host allocator reuses freed blocks of the same size class") {
+    HostCache cache(1 << 20);
+    REQUIRE(HostCache::size_class(100) == 128);
+    REQUIRE(HostCache::size_class(5000) == 5120);     // 4096 + 1024 (8 steps per power of two)
+    REQUIRE(HostCache::size_class(1 << 20) == 1 << 20);
+    void* a = cache.allocate(5000);
+    REQUIRE(reinterpret_cast<std::uintptr_t>(a) % 64 == 0);
+    cache.release(a, 5000);
+    REQUIRE(cache.cached_bytes() == 5120);
+    void* b = cache.allocate(5100);  // same class: the cached block comes back
+    REQUIRE(b == a);
+    REQUIRE(cache.cached_bytes() == 0);
+    void* big = cache.allocate(2 << 20);  // over the cache budget when released: freed at once
+    cache.release(big, 2 << 20);
+    REQUIRE(cache.cached_bytes() == 0);
+    cache.release(b, 5100);
+    cache.trim();
+    REQUIRE(cache.cached_bytes() == 0);
 }

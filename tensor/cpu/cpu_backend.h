@@ -3,6 +3,7 @@
 // Its kernels are split by family over tensor/cpu/*.cpp; this header only declares them.
 #pragma once
 #include "tensor/backend.h"
+#include "tensor/cpu/host_cache.h"
 
 namespace dcodr {
 
@@ -13,6 +14,8 @@ public:
     void deallocate(void* ptr, std::size_t nbytes) override;
     void copy_to_host(void* dst, const void* src, std::size_t nbytes) override;
     void copy_from_host(void* dst, const void* src, std::size_t nbytes) override;
+    // The caching allocator behind allocate/deallocate.
+    static HostCache& cache();
 
     void fill(Tensor& out, double value) override;
     void strided_copy(const Tensor& src, Tensor& dst) override;

@@ -14,14 +14,13 @@ CpuBackend& cpu_backend() {
     return backend;
 }
 
-void* CpuBackend::allocate(std::size_t nbytes) {
-    // 64-byte alignment: full cache lines and aligned AVX loads for Eigen.
-    std::size_t rounded = (nbytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
-    DCODR_CHECK(p != nullptr, "out of host memory allocating {} bytes", nbytes);
-    return p;
+HostCache& CpuBackend::cache() {
+    // At most 4 GiB of freed blocks kept for reuse (a ResNet-50 step at batch 128 cycles ~2 GiB).
+    static HostCache c(std::size_t{4} << 30);
+    return c;
 }
-void CpuBackend::deallocate(void* ptr, std::size_t) { std::free(ptr); }
+void* CpuBackend::allocate(std::size_t nbytes) { return cache().allocate(nbytes); }
+void CpuBackend::deallocate(void* ptr, std::size_t nbytes) { cache().release(ptr, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, std::size_t n) { std::memcpy(dst, src, n); }
 void CpuBackend::copy_from_host(void* dst, const void* src, std::size_t n) { std::memcpy(dst, src, n); }
 
