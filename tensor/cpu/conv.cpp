@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
@@ -142,16 +143,29 @@ void col2im(const T* col, std::int64_t ldc, T* gx, const Geom& g) {
 }
 
 // A thread's scratch buffer: grows on demand and is not zero-filled (every user overwrites it).
+// It comes from the backend's caching allocator like tensors do: a fresh multi-MB block per
+// call would page-fault on every call (measured: layer3 backward-filter 95 -> 33 GFLOP/s).
 template <class T>
 struct Scratch {
-    std::unique_ptr<T[]> p;
+    T* p = nullptr;
     std::int64_t n = 0;
+    Scratch() = default;
+    Scratch(Scratch&& o) noexcept : p(std::exchange(o.p, nullptr)), n(std::exchange(o.n, 0)) {}
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch() { release(); }
     T* get(std::int64_t need) {
         if (need > n) {
-            p.reset(new T[need]);
+            release();
+            p = static_cast<T*>(CpuBackend::cache().allocate(static_cast<std::size_t>(need) * sizeof(T)));
             n = need;
         }
-        return p.get();
+        return p;
+    }
+    void release() {
+        if (p) CpuBackend::cache().release(p, static_cast<std::size_t>(n) * sizeof(T));
+        p = nullptr;
+        n = 0;
     }
 };
 
