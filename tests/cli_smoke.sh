@@ -12,7 +12,8 @@ small=(--depth 18 --width 0.125 --hidden 32 --code-dim 16 --image-size 16 --imag
 test -s "$work/run/encoder.safetensors"
 test -s "$work/run/checkpoint.safetensors"
 test "$(wc -l < "$work/run/train_log.jsonl")" -eq 3
-"$dcodr" train --data "$work/shapes.npz" "${small[@]}" --steps 5 --out "$work/run" --resume 2> "$work/resume.txt"
+# Resume takes the model/optimiser configuration from the checkpoint; only --steps is new.
+"$dcodr" train --data "$work/shapes.npz" --steps 5 --out "$work/run" --resume 2> "$work/resume.txt"
 grep -q "resumed from .* at step 3" "$work/resume.txt"
 test "$(wc -l < "$work/run/train_log.jsonl")" -eq 5
 "$dcodr" eval --weights "$work/run/encoder.safetensors" --data "$work/shapes.npz" --probe-epochs 1 \

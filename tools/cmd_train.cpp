@@ -5,6 +5,7 @@
 
 #include "data/npy.h"
 #include "nn/atomic_file.h"
+#include "nn/safetensors.h"
 #include "tools/commands.h"
 #include "tools/common.h"
 
@@ -22,18 +23,25 @@ int cmd_train(int argc, char** argv) {
     add_probe_options(a);
     add_runtime_options(a);
     a.option("out", "runs/train", "output folder: checkpoint.safetensors, encoder.safetensors, train_log.jsonl");
-    a.flag("resume", "continue from <out>/checkpoint.safetensors");
+    a.flag("resume", "continue from <out>/checkpoint.safetensors with its saved configuration "
+                     "(flags given explicitly override it, e.g. --steps to train longer)");
     a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json");
     if (a.parse()) return 0;
+    const std::string ckpt = a.str("out") + "/checkpoint.safetensors";
     method::TrainConfig config = train_config_from(a);
+    if (a.enabled("resume")) {
+        DCODR_CHECK(std::filesystem::exists(ckpt), "--resume: {} does not exist", ckpt);
+        auto meta = nn::load_safetensors(ckpt).metadata;
+        auto saved = meta.find("dcodr.config");
+        DCODR_CHECK(saved != meta.end(), "--resume: {} has no 'dcodr.config' metadata; not a dcodr checkpoint", ckpt);
+        config = resume_config_from(a, json::parse(saved->second));
+    }
     config.device = device_from(a);
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
     method::Trainer trainer(config, train);
-    std::string ckpt = config.out_dir + "/checkpoint.safetensors";
     if (a.enabled("resume")) {
-        DCODR_CHECK(std::filesystem::exists(ckpt), "--resume: {} does not exist", ckpt);
         trainer.load_checkpoint(ckpt);
         std::cerr << "resumed from " << ckpt << " at step " << trainer.steps_done() << "\n";
     }

@@ -1,5 +1,6 @@
 #include "tools/common.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "data/synthetic.h"
@@ -88,6 +89,20 @@ method::TrainConfig train_config_from(const Args& a) {
     c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
     DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
     DCODR_CHECK(c.images_per_domain >= 2, "--images-per-domain must be at least 2 (anchors need negatives)");
+    return c;
+}
+
+method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) {
+    json::Value merged = train_config_from(a).to_json();
+    for (auto& [key, value] : merged.as_object()) {
+        // The JSON keys are the flag names with '_' for '-' (and max_steps is --steps).
+        std::string flag = key == "max_steps" ? "steps" : key;
+        std::replace(flag.begin(), flag.end(), '_', '-');
+        if (!a.given(flag) && saved.contains(key)) value = saved.at(key);
+    }
+    method::TrainConfig c = method::TrainConfig::from_json(merged);
+    c.checkpoint_every = a.integer("checkpoint-every");
+    c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
     return c;
 }
 

@@ -18,6 +18,9 @@ std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a);
 // Model, loss and optimisation options (defaults: the method doc's numbers).
 void add_train_options(Args& a);
 method::TrainConfig train_config_from(const Args& a);
+// For --resume: the configuration saved in the checkpoint, except where a flag was given
+// explicitly on this command line (e.g. --steps to train longer).
+method::TrainConfig resume_config_from(const Args& a, const json::Value& saved);
 
 // Probe protocol options.
 void add_probe_options(Args& a);
