@@ -16,11 +16,6 @@ Tensor Generator::normal(const Shape& shape, double mean, double std, DType dtyp
     offset_ += philox::counters_used(static_cast<std::uint64_t>(t.numel()));
     return t;
 }
-std::uint64_t Generator::next_u64() {
-    philox::U32x4 r = philox::block(offset_++, seed_);
-    return (static_cast<std::uint64_t>(r.v[0]) << 32) | r.v[1];
-}
-
 Generator& default_generator() {
     static Generator g(0);
     return g;

@@ -13,7 +13,6 @@ public:
     explicit Generator(std::uint64_t seed = 0) : seed_(seed) {}
     Tensor uniform(const Shape& shape, double lo, double hi, DType dtype = DType::f32);
     Tensor normal(const Shape& shape, double mean, double std, DType dtype = DType::f32);
-    std::uint64_t next_u64();  // a fresh 64-bit value, e.g. to seed a sub-stream
     std::uint64_t seed() const { return seed_; }
     std::uint64_t offset() const { return offset_; }
     void set_state(std::uint64_t seed, std::uint64_t offset) { seed_ = seed, offset_ = offset; }

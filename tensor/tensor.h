@@ -100,7 +100,6 @@ public:
     const std::shared_ptr<Storage>& storage() const { return impl().storage; }
     TensorImpl& impl() const;
     const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
-    bool same_impl(const Tensor& o) const { return impl_ == o.impl_; }
 
     // Pointer to the first element of the view (device memory for a CUDA tensor).
     void* raw_data() const;

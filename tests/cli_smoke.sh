@@ -23,6 +23,14 @@ grep -q '"retrieval_top1"' "$work/eval.json"
 "$dcodr" encode --weights "$work/run/checkpoint.safetensors" --data "$work/shapes.npz" --out "$work/codes.npy"
 head -c 6 "$work/codes.npy" | grep -q "NUMPY"
 
+# The main job's code path, tiny: both trainings, both evaluations, the table, the pictures.
+"$dcodr" demo --synthetic-count 240 "${small[@]}" --steps 2 --probe-epochs 1 --out "$work/demo" > "$work/demo.txt"
+grep -q "DCoDR-norec" "$work/demo.txt"
+grep -q "baseline" "$work/demo.txt"
+grep -q '"DCoDR-norec"' "$work/demo/results.json"
+test -s "$work/demo/domain_wise/retrieval_other_domains.png"
+test -s "$work/demo/standard/encoder.safetensors"
+
 # Bad input: non-zero exit and a message that names the file or the flag.
 if "$dcodr" train --data "$work/missing.npz" --steps 1 --out "$work/x" 2> "$work/err.txt"; then exit 1; fi
 grep -q "missing.npz" "$work/err.txt"
