@@ -56,11 +56,14 @@ std::pair<Tensor, Tensor> max(const Tensor& x, std::int64_t axis, bool keepdim) 
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     Tensor da = a.detach(), db = b.detach();
-    return record("matmul", K::matmul(a, b, ta, tb), {a, b}, [da, db, ta, tb](const Tensor& g) {
+    // Only the gradients someone needs: a probe's or the encoder's input is a constant.
+    bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    return record("matmul", K::matmul(a, b, ta, tb), {a, b}, [da, db, ta, tb, need_a, need_b](const Tensor& g) {
         // With C = op(A) op(B): dop(A) = G op(B)^T, dop(B) = op(A)^T G; transposes fold into flags.
-        Tensor ga = ta ? K::matmul(db, g, tb, true) : K::matmul(g, db, false, !tb);
-        Tensor gb = tb ? K::matmul(g, da, true, ta) : K::matmul(da, g, !ta, false);
-        return GradList{K::sum_to_shape(ga, da.shape()), K::sum_to_shape(gb, db.shape())};
+        Tensor ga, gb;
+        if (need_a) ga = K::sum_to_shape(ta ? K::matmul(db, g, tb, true) : K::matmul(g, db, false, !tb), da.shape());
+        if (need_b) gb = K::sum_to_shape(tb ? K::matmul(g, da, true, ta) : K::matmul(da, g, !ta, false), db.shape());
+        return GradList{ga, gb};
     });
 }
 

@@ -54,6 +54,14 @@ void* CachingAllocator::allocate(std::size_t nbytes) {
             release_cached_locked();
             e = cudaMalloc(&p, size);
         }
+        if (e != cudaSuccess && e != cudaErrorMemoryAllocation) {
+            // Not out of memory (e.g. a sticky error left by an earlier faulting kernel): say so
+            // rather than report it as an OOM.
+            (void)cudaGetLastError();
+            throw Error(fmt::format("CUDA error on cuda:{}: cudaMalloc of {} bytes returned {} ({}); an earlier "
+                                    "kernel may have failed (rerun with CUDA_LAUNCH_BLOCKING=1)",
+                                    device_, size, cudaGetErrorString(e), static_cast<int>(e)));
+        }
         if (e != cudaSuccess) {
             (void)cudaGetLastError();
             std::size_t free_b = 0, total_b = 0;

@@ -77,8 +77,8 @@ Backend* make_backend(int index) {
 }
 
 CudaBackend& backend_of(int index) {
-    Backend& b = backend_for(Device::cuda(index));
-    return static_cast<CudaBackend&>(b);
+    // device_backend, not backend_for: the latter may be the profiler's wrapper.
+    return static_cast<CudaBackend&>(device_backend(Device::cuda(index)));
 }
 
 // ---------------------------------------------------------------- CudaBackend

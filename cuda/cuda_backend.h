@@ -61,6 +61,7 @@ public:
     void copy_to_host(void* dst, const void* src, std::size_t nbytes) override;
     void copy_from_host(void* dst, const void* src, std::size_t nbytes) override;
     void synchronize() override;
+    std::unique_ptr<DeviceTimer> new_timer() override;  // CUDA events on stream() (cuda/timer.cpp)
 
     void fill(Tensor& out, double value) override;
     void strided_copy(const Tensor& src, Tensor& dst) override;

@@ -236,15 +236,15 @@ void CudaBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor
 
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) {
     if (gw.numel() == 0) return;
+    if (gy.numel() == 0) {  // before conv_entry: cuDNN rejects descriptors with a zero dim (N = 0)
+        fill(gw, 0.0);
+        return;
+    }
     if (!conv_cache_) conv_cache_ = new ConvCache();
     std::lock_guard<std::mutex> lock(conv_cache_->mutex);
     DType t = gw.dtype();
     bool tf32 = t == DType::f32 && tf32_enabled();
     ConvEntry& e = conv_entry(*conv_cache_, t, x.shape(), gw.shape(), gy.shape(), p);
-    if (gy.numel() == 0) {
-        fill(gw, 0.0);
-        return;
-    }
     if (!e.have_bwd_filter) {
         cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
         int got = 0;

@@ -187,7 +187,12 @@ __global__ void max_rows_block(const T* x, T* out, std::int64_t* arg, std::int64
         const T* row = x + r * n;
         T v = T(0);
         std::int64_t bi = -1;
-        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) better(v, bi, row[i], i);
+        // The CPU's scan (`row[i] > row[best]`, best starting at 0) never picks a NaN except
+        // row[0]: skip NaNs elsewhere so a thread's first element cannot shadow later values.
+        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+            T xi = row[i];
+            if (xi == xi || i == 0) better(v, bi, xi, i);
+        }
         warp_max(v, bi);
         if (threadIdx.x % 32 == 0) {
             pv[threadIdx.x / 32] = v;

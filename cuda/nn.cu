@@ -236,8 +236,10 @@ __device__ double block_sum(double v, double* shared) {
     return r;
 }
 
+// __launch_bounds__: launched with 1024 threads, so at most 64 registers per thread.
 template <class T>
-__global__ void bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
+__global__ void __launch_bounds__(kBnThreads)
+    bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
                          T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c, std::int64_t sp) {
     __shared__ double sh[kBnThreads / 32];
     std::int64_t ch = blockIdx.x;
@@ -284,7 +286,8 @@ __global__ void bn_eval(const T* x, const T* weight, const T* bias, const T* rme
 
 // gx = w·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)); gweight = Σ gy·x̂; gbias = Σ gy.
 template <class T>
-__global__ void bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, T* gx,
+__global__ void __launch_bounds__(kBnThreads)
+    bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, T* gx,
                             T* gweight, T* gbias, std::int64_t n, std::int64_t c, std::int64_t sp) {
     __shared__ double sh[kBnThreads / 32];
     std::int64_t ch = blockIdx.x;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cmath>
 #include <vector>
 
 #include "cuda/cuda_backend.h"
@@ -85,7 +86,7 @@ PoolGeom geom(const Tensor& in, const Tensor& out, const Pool2dParams* p) {
 void CudaBackend::fill(Tensor& out, double value) {
     std::int64_t n = out.numel();
     if (n == 0) return;
-    if (value == 0.0) {  // all-zero bits for every dtype
+    if (value == 0.0 && !std::signbit(value)) {  // all-zero bits for every dtype (not -0.0)
         DCODR_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, static_cast<std::size_t>(n) * dtype_size(out.dtype()),
                                          stream_));
         return;

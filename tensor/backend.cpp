@@ -1,11 +1,14 @@
 // Backend registry and the host thread-count control.
 #include "tensor/backend.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/profiler.h"
+#include "tensor/profiling_backend.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -46,6 +49,11 @@ bool cuda_compiled() {
 std::string compiled_backends() { return cuda_compiled() ? "cpu, cuda" : "cpu"; }
 
 Backend& backend_for(Device device) {
+    Backend& b = device_backend(device);
+    return profiler::enabled_for(device) ? profiling_backend(b) : b;
+}
+
+Backend& device_backend(Device device) {
     if (device.is_cpu()) return cpu_backend();
     DCODR_CHECK(cuda_compiled(), "device {} requested, but this dcodr was built without CUDA "
                 "(reconfigure with -Dcuda=enabled on a machine with nvcc and cuDNN)", device.str());
@@ -60,6 +68,21 @@ Backend& backend_for(Device device) {
     fail("unreachable");
 #endif
 }
+
+namespace {
+// Host clock: exact for a backend whose ops have finished when they return.
+class HostClockTimer final : public DeviceTimer {
+public:
+    void start() override { t0_ = std::chrono::steady_clock::now(); }
+    void stop() override { t1_ = std::chrono::steady_clock::now(); }
+    double elapsed_ms() override { return std::chrono::duration<double, std::milli>(t1_ - t0_).count(); }
+
+private:
+    std::chrono::steady_clock::time_point t0_, t1_;
+};
+}  // namespace
+
+std::unique_ptr<DeviceTimer> Backend::new_timer() { return std::make_unique<HostClockTimer>(); }
 
 void Backend::adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, double lr, double b1, double b2,
                         double eps, double c1, double c2) {

@@ -34,6 +34,16 @@ struct Pool2dParams {
     bool count_include_pad = true;  // avg pool only (PyTorch's default)
 };
 
+// Times one op on the device's queue, for the profiler (tensor/profiler.h): start() and
+// stop() are queued with the work between them; elapsed_ms() waits for stop if it must.
+class DeviceTimer {
+public:
+    virtual ~DeviceTimer() = default;
+    virtual void start() = 0;
+    virtual void stop() = 0;
+    virtual double elapsed_ms() = 0;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -46,6 +56,9 @@ public:
     virtual void copy_from_host(void* dst, const void* src, std::size_t nbytes) = 0;
     // Waits for queued work (a no-op on the CPU).
     virtual void synchronize() {}
+    // A timer for the profiler. The default reads the host clock, which is exact for a
+    // backend that finishes each op before returning (the CPU); queued backends override it.
+    virtual std::unique_ptr<DeviceTimer> new_timer();
 
     // ---- data movement ----
     virtual void fill(Tensor& out, double value) = 0;
@@ -125,7 +138,11 @@ public:
 
 // The backend for a device. Throws a clear error for CUDA in a build without it, or when
 // no GPU can be used.
+// While the profiler is on for the device (tensor/profiler.h), this is its timing wrapper.
 Backend& backend_for(Device device);
+// The device's own backend, never the profiler's wrapper: for backend internals that need
+// the concrete type (cuda::backend_of).
+Backend& device_backend(Device device);
 // "cpu" or "cpu, cuda": what this binary was built with.
 std::string compiled_backends();
 bool cuda_compiled();

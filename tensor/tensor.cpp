@@ -8,6 +8,8 @@
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
+#include "tensor/profiler.h"
+#include "tensor/profiling_backend.h"
 
 namespace dcodr {
 
@@ -77,7 +79,8 @@ static Tensor make_view(const Tensor& base, Shape shape, Shape strides, std::int
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
     for (auto d : shape) DCODR_CHECK(d >= 0, "negative dimension in shape {}", shape_str(shape));
     auto impl = std::make_shared<TensorImpl>();
-    Backend& b = backend_for(device);
+    // The device's own backend, never the profiler's wrapper: storage outlives a profiling run.
+    Backend& b = device_backend(device);
     impl->storage = std::make_shared<Storage>(&b, static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype));
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
@@ -156,7 +159,11 @@ bool Tensor::is_contiguous() const {
     }
     return true;
 }
-Backend& Tensor::backend() const { return *impl().storage->backend; }
+Backend& Tensor::backend() const {
+    Backend& b = *impl().storage->backend;
+    // One relaxed atomic load when profiling is off (the common case).
+    return profiler::enabled_for(b.device()) ? profiling_backend(b) : b;
+}
 void* Tensor::raw_data() const {
     auto& s = impl().storage;
     return s->data ? static_cast<char*>(s->data) + offset() * static_cast<std::int64_t>(dtype_size(dtype())) : nullptr;

@@ -31,6 +31,17 @@ grep -q '"DCoDR-norec"' "$work/demo/results.json"
 test -s "$work/demo/domain_wise/retrieval_other_domains.png"
 test -s "$work/demo/standard/encoder.safetensors"
 
+# Benchmarks, tiny: the step with its per-op breakdown, and the host data side.
+"$dcodr" bench step "${small[@]}" --images 64 --warmup 1 --repeats 1 --profile 1 > "$work/step.json" \
+    2> "$work/profile.txt"
+grep -q '"median_ms"' "$work/step.json"
+grep -q '"peak_allocated_bytes"' "$work/step.json"
+grep -q '"op": "conv2d_backward_filter"' "$work/step.json"
+grep -q "conv2d_forward 3x3/1" "$work/profile.txt"
+"$dcodr" bench augment --batch 8 --image-size 16 --repeats 1 > "$work/augment.json"
+grep -q '"per_image_ms_1_thread"' "$work/augment.json"
+grep -q '"crop"' "$work/augment.json"
+
 # Bad input: non-zero exit and a message that names the file or the flag.
 if "$dcodr" train --data "$work/missing.npz" --steps 1 --out "$work/x" 2> "$work/err.txt"; then exit 1; fi
 grep -q "missing.npz" "$work/err.txt"

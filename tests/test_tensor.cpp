@@ -104,3 +104,22 @@ TEST_CASE("the host allocator reuses freed blocks of the same size class") {
     cache.trim();
     REQUIRE(cache.cached_bytes() == 0);
 }
+
+TEST_CASE("the host allocator counts live bytes and their peak (bench step's CPU memory figure)") {
+    HostCache cache(1 << 20);
+    REQUIRE(cache.live_bytes() == 0);
+    void* a = cache.allocate(5000);  // class 5120
+    void* b = cache.allocate(100);   // class 128
+    REQUIRE(cache.live_bytes() == 5120 + 128);
+    cache.release(a, 5000);
+    REQUIRE(cache.live_bytes() == 128);
+    REQUIRE(cache.peak_live_bytes() == 5120 + 128);
+    void* c = cache.allocate(5000);  // from the cache: counted as live again
+    REQUIRE(cache.live_bytes() == 5120 + 128);
+    cache.release(c, 5000);
+    cache.reset_peak();
+    REQUIRE(cache.peak_live_bytes() == 128);
+    cache.release(b, 100);
+    REQUIRE(cache.live_bytes() == 0);
+    REQUIRE(cache.peak_live_bytes() == 128);
+}

@@ -3,7 +3,7 @@
 // 64 RGB 64x64 images, each as median milliseconds and GFLOP/s. Conv throughput is reported
 // relative to the GEMM: im2col convolution is a GEMM plus copies, so the ratio says how much
 // the copies and the conv's GEMM shapes cost.
-#include "tools/bench_ops.h"
+#include "tools/bench.h"
 
 #include <fmt/format.h>
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # GPU check: run ON the GPU machine, from the repository root, with a build folder made on
 # the build machines (meson setup build-cuda -Dcuda=enabled && ninja -C build-cuda) carried
-# along. Builds nothing. Runs the CUDA tests, then the step benchmark if the binary has it,
-# and writes logs plus summary.json into the folder given as the only argument.
+# along. Builds nothing. Runs the CUDA tests, then the step benchmark (plain, with PyTorch's
+# cuDNN rules, and profiled per op), the host augmentation benchmark, and PyTorch's timing of
+# the same step; writes logs, the JSON results, comparison.json and summary.json into the
+# folder given as the only argument.
 # Sized to finish in under 5 minutes: tests 120 s, diagnosis reruns (only after a failure)
-# 2 x 45 s, benchmark 75 s; override with TEST_TIMEOUT / DEBUG_TIMEOUT / BENCH_TIMEOUT.
+# 2 x 45 s, then five benchmark runs of typically 10-20 s each (each capped at BENCH_TIMEOUT,
+# 75 s); override with TEST_TIMEOUT / DEBUG_TIMEOUT / BENCH_TIMEOUT.
 #
 #   tools/gpu-check.sh "$OUT"          # e.g. inside the device tool's run command
 #   BUILD=build-other tools/gpu-check.sh out/   # another build folder
@@ -81,21 +84,62 @@ for t in "$BUILD"/tests/test_tensor; do
   timeout 30 "$t" > "$OUT/$(basename "$t").log" 2>&1 || other_rc=$?
 done
 
-# ---- benchmark
+# ---- benchmarks: ours, the per-op breakdown, the host data side, then PyTorch on the same
+# step (tools/torch_step_reference.py), all in this one run so the ratios are side by side.
 bench_rc=-1; bench_status="skipped: $BUILD/tools/dcodr not built"
 DCODR="$BUILD/tools/dcodr"
+STEP_ARGS="--device cuda --tf32 --warmup 5 --repeats 20"
 if [ -x "$DCODR" ]; then
   if "$DCODR" bench step --help > /dev/null 2>&1; then
-    log "running $DCODR bench step --device cuda (timeout ${BENCH_TIMEOUT}s)"
-    timeout "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda > "$OUT/bench_step.log" 2>&1
+    log "running $DCODR bench step $STEP_ARGS (timeout ${BENCH_TIMEOUT}s)"
+    timeout "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS > "$OUT/bench_step.json" 2> "$OUT/bench_step.log"
     bench_rc=$?
     bench_status="ran (rc=$bench_rc)"
-    [ -f bench.json ] && cp bench.json "$OUT/" 2>/dev/null
+    log "bench step: rc=$bench_rc $(grep -E '"median_ms"|peak_allocated' "$OUT/bench_step.json" 2>/dev/null | tr -d '\n ')"
+    log "bench step, PyTorch's cuDNN rules (non-deterministic algorithms allowed)"
+    timeout "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS --nondeterministic \
+      > "$OUT/bench_step_nondet.json" 2> "$OUT/bench_step_nondet.log"
+    log "bench step --profile 5 (per-op breakdown in bench_profile.txt)"
+    timeout "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda --tf32 --warmup 3 --repeats 3 --profile 5 \
+      --profile-top 40 > "$OUT/bench_profile.json" 2> "$OUT/bench_profile.txt"
+    log "bench augment (host threads: $(nproc))"
+    timeout 60 "$DCODR" bench augment > "$OUT/bench_augment.json" 2> "$OUT/bench_augment.log"
   else
     bench_status="skipped: '$DCODR bench step' not available in this build"
   fi
 fi
 log "benchmark: $bench_status"
+torch_rc=-1
+if [ -f tools/torch_step_reference.py ]; then
+  # Like for like with ours: TF32 in cuDNN and cuBLAS, deterministic cuDNN; then PyTorch's defaults.
+  log "PyTorch reference step (timeout ${BENCH_TIMEOUT}s each)"
+  timeout "$BENCH_TIMEOUT" python3 tools/torch_step_reference.py --tf32-matmul --deterministic --warmup 5 \
+    --repeats 20 --out "$OUT/torch_step.json" > /dev/null 2> "$OUT/torch_step.log"
+  torch_rc=$?
+  timeout "$BENCH_TIMEOUT" python3 tools/torch_step_reference.py --warmup 5 --repeats 20 --profile 5 \
+    --out "$OUT/torch_step_defaults.json" > /dev/null 2> "$OUT/torch_step_defaults.log"
+  log "PyTorch reference: rc=$torch_rc"
+fi
+# Medians side by side (python3 is on the GPU machine; missing files are reported as null).
+python3 - "$OUT" > "$OUT/comparison.json" 2> "$OUT/comparison.log" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    try:
+        with open(os.path.join(out, name)) as f:
+            return json.load(f)
+    except Exception:
+        return None
+runs = {n: load(n + ".json") for n in ["bench_step", "bench_step_nondet", "torch_step", "torch_step_defaults"]}
+med = {n: (r or {}).get("median_ms") for n, r in runs.items()}
+peak = {n: (r or {}).get("peak_allocated_bytes") for n, r in runs.items()}
+ratio = lambda a, b: med[a] / med[b] if med[a] and med[b] else None
+print(json.dumps({"median_ms": med, "peak_allocated_bytes": peak,
+                  "dcodr_over_torch_like_for_like": ratio("bench_step", "torch_step"),
+                  "dcodr_nondet_over_torch_defaults": ratio("bench_step_nondet", "torch_step_defaults"),
+                  "reference_in_gpu_md_ms": 17.6}, indent=2))
+PY
+log "comparison: $(tr -d '\n ' < "$OUT/comparison.json" 2>/dev/null)"
 
 end=$(date +%s)
 cat > "$OUT/summary.json" <<JSON
@@ -108,7 +152,9 @@ cat > "$OUT/summary.json" <<JSON
             "skipped_ops": $(cat "$OUT/skipped_ops.txt" 2>/dev/null | json_str), "missing_libs": $(printf '%s' "$missing_libs" | json_str),
             "other_tests_rc": $other_rc},
   "bench": {"rc": $bench_rc, "status": $(printf '%s' "$bench_status" | json_str),
-            "tail": $(tail -n 20 "$OUT/bench_step.log" 2>/dev/null | json_str)},
+            "log_tail": $(tail -n 20 "$OUT/bench_step.log" 2>/dev/null | json_str)},
+  "torch_reference_rc": $torch_rc,
+  "comparison": $(cat "$OUT/comparison.json" 2>/dev/null || echo null),
   "seconds": $((end - start))
 }
 JSON

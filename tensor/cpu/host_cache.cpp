@@ -23,6 +23,7 @@ void* HostCache::allocate(std::size_t nbytes) {
             void* p = it->second.back();
             it->second.pop_back();
             cached_ -= c;
+            note_allocated(c);
             return p;
         }
     }
@@ -33,12 +34,15 @@ void* HostCache::allocate(std::size_t nbytes) {
         p = std::aligned_alloc(64, c);
     }
     DCODR_CHECK(p != nullptr, "out of host memory allocating {} bytes", nbytes);
+    std::lock_guard<std::mutex> lock(mutex_);
+    note_allocated(c);
     return p;
 }
 
 void HostCache::release(void* ptr, std::size_t nbytes) {
     std::size_t c = size_class(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
+    live_ -= c;
     if (cached_ + c > max_cached_) {  // over budget: this block goes straight back
         std::free(ptr);
         return;
@@ -58,6 +62,26 @@ void HostCache::trim() {
 std::size_t HostCache::cached_bytes() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return cached_;
+}
+
+void HostCache::note_allocated(std::size_t c) {  // caller holds mutex_
+    live_ += c;
+    if (live_ > peak_live_) peak_live_ = live_;
+}
+
+std::size_t HostCache::live_bytes() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return live_;
+}
+
+std::size_t HostCache::peak_live_bytes() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return peak_live_;
+}
+
+void HostCache::reset_peak() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    peak_live_ = live_;
 }
 
 HostCache::~HostCache() { trim(); }

@@ -1,0 +1,162 @@
+// dcodr bench step: the paper's training step (ResNet encoder, k domains x m images + one
+// positive each, domain-wise loss, Adam) timed after warm-up: median ms/step, images/s and peak
+// memory; with --profile N, N more steps with every kernel op timed, as a per-op breakdown.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "data/synthetic.h"
+#include "tensor/backend.h"
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/profiler.h"
+#include "tools/bench.h"
+#include "tools/commands.h"
+#include "tools/common.h"
+#ifdef DCODR_WITH_CUDA
+#include "cuda/cuda_api.h"
+#endif
+
+namespace dcodr::tools {
+
+namespace {
+
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// Times `steps` training steps; the step ends with loss.item(), so the device has finished
+// the step's forward and backward when the clock stops (the optimizer's kernels overlap
+// the next step, as they do in a real run).
+std::vector<double> time_steps(method::Trainer& trainer, std::int64_t steps) {
+    std::vector<double> ms;
+    for (std::int64_t i = 0; i < steps; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        trainer.step();
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return ms;
+}
+
+json::Value row_json(const profiler::Row& r, double steps, double total_ms) {
+    json::Value v = json::Value::object();
+    v["op"] = r.op;
+    if (!r.detail.empty()) v["detail"] = r.detail;
+    v["calls_per_step"] = static_cast<double>(r.calls) / steps;
+    v["ms_per_step"] = r.ms / steps;
+    v["percent"] = total_ms > 0 ? 100.0 * r.ms / total_ms : 0.0;
+    return v;
+}
+
+// Runs `steps` profiled steps and returns the breakdown; also prints it readably to stderr.
+json::Value profile_steps(method::Trainer& trainer, Device device, std::int64_t steps, std::size_t top) {
+    profiler::reset();
+    profiler::enable(device);
+    std::vector<double> wall = time_steps(trainer, steps);
+    backend_for(device).synchronize();
+    profiler::disable();
+    auto by_op = profiler::rows_by_op();
+    auto by_detail = profiler::rows_by_detail();
+    double total = 0;
+    for (const auto& r : by_op) total += r.ms;
+    const double n = static_cast<double>(steps);
+
+    json::Value out = json::Value::object();
+    out["steps"] = steps;
+    out["profiled_median_ms"] = median_of(wall);
+    out["ops_ms_per_step"] = total / n;
+    json::Value ops = json::Value::array(), details = json::Value::array();
+    for (const auto& r : by_op) ops.push_back(row_json(r, n, total));
+    for (std::size_t i = 0; i < std::min(top, by_detail.size()); ++i) details.push_back(row_json(by_detail[i], n, total));
+    out["by_op"] = ops;
+    out["top"] = details;
+
+    std::cerr << fmt::format("per-op time on {} over {} profiled steps (profiled step median {:.2f} ms; "
+                             "kernel ops sum to {:.2f} ms/step)\n",
+                             device.str(), steps, median_of(wall), total / n);
+    std::cerr << fmt::format("{:>10} {:>7} {:>10}  {}\n", "ms/step", "share", "calls/step", "op");
+    for (const auto& r : by_op)
+        std::cerr << fmt::format("{:10.3f} {:6.1f}% {:10.1f}  {}\n", r.ms / n, 100.0 * r.ms / total,
+                                 static_cast<double>(r.calls) / n, r.op);
+    std::cerr << fmt::format("slowest {} (op, shapes):\n", std::min(top, by_detail.size()));
+    for (std::size_t i = 0; i < std::min(top, by_detail.size()); ++i) {
+        const auto& r = by_detail[i];
+        std::cerr << fmt::format("{:10.3f} {:6.1f}% {:10.1f}  {} {}\n", r.ms / n, 100.0 * r.ms / total,
+                                 static_cast<double>(r.calls) / n, r.op, r.detail);
+    }
+    return out;
+}
+
+}  // namespace
+
+int bench_step_main(int argc, char** argv) {
+    Args a("bench step", "Time the DCoDR-norec training step (defaults: the paper's ResNet-50, 4 x 32, 64x64).",
+           argc, argv);
+    add_train_options(a);
+    add_runtime_options(a);
+    a.option("warmup", "3", "untimed steps first");
+    a.option("repeats", "10", "timed steps");
+    a.option("images", "2048", "synthetic images to draw batches from");
+    a.option("profile", "0", "then N more steps with every kernel op timed: a per-op breakdown (stderr and JSON)");
+    a.option("profile-top", "25", "rows of the per-shape breakdown");
+    a.flag("tf32", "allow TF32 tensor cores on the GPU (PyTorch's default for cuDNN)");
+    a.flag("cudnn-benchmark", "GPU: time cuDNN's candidate algorithms once per shape instead of its heuristics");
+    a.flag("nondeterministic", "GPU: allow cuDNN algorithms whose results vary run to run (PyTorch's default)");
+    if (a.parse()) return 0;
+    method::TrainConfig c = train_config_from(a);
+    c.device = device_from(a);
+    c.quiet = true;
+    c.max_steps = 1 << 30;
+    DCODR_CHECK(a.integer("repeats") >= 1, "--repeats: expected at least 1, got {}", a.integer("repeats"));
+#ifdef DCODR_WITH_CUDA
+    if (c.device.is_cuda()) {
+        cuda::set_allow_tf32(a.enabled("tf32"));
+        cuda::set_cudnn_benchmark(a.enabled("cudnn-benchmark"));
+        cuda::set_deterministic(!a.enabled("nondeterministic"));
+    }
+#endif
+    data::Dataset ds = data::shapes::generate(a.integer("images"), 1);
+    method::Trainer trainer(c, ds);
+    for (std::int64_t i = 0; i < a.integer("warmup"); ++i) trainer.step();
+#ifdef DCODR_WITH_CUDA
+    if (c.device.is_cuda()) cuda::reset_peak_memory_stats(c.device.index);
+#endif
+    if (c.device.is_cpu()) CpuBackend::cache().reset_peak();
+    std::vector<double> ms = time_steps(trainer, a.integer("repeats"));
+    double median = median_of(ms);
+    std::int64_t k = c.domains_per_batch > 0 ? c.domains_per_batch : 4;
+    json::Value r = json::Value::object();
+    r["benchmark"] = "train_step";
+    r["device"] = c.device.str();
+    r["threads"] = num_threads();
+    r["config"] = c.to_json();
+    r["batch_anchors"] = k * c.images_per_domain;
+    r["median_ms"] = median;
+    r["min_ms"] = *std::min_element(ms.begin(), ms.end());
+    r["max_ms"] = *std::max_element(ms.begin(), ms.end());
+    r["images_per_second"] = 2.0 * static_cast<double>(k * c.images_per_domain) / (median / 1000.0);
+    if (c.device.is_cpu()) {
+        // Host memory held by tensors (the CPU's caching allocator), the CPU's "peak allocated".
+        r["peak_allocated_bytes"] = static_cast<std::int64_t>(CpuBackend::cache().peak_live_bytes());
+    }
+#ifdef DCODR_WITH_CUDA
+    if (c.device.is_cuda()) {
+        auto m = cuda::memory_stats(c.device.index);
+        r["peak_allocated_bytes"] = static_cast<std::int64_t>(m.peak_allocated);
+        r["peak_reserved_bytes"] = static_cast<std::int64_t>(m.peak_reserved);
+        r["gpu"] = cuda::device_description(c.device.index);
+        r["tf32"] = cuda::allow_tf32();
+        r["cudnn_benchmark"] = a.enabled("cudnn-benchmark");
+        r["deterministic"] = !a.enabled("nondeterministic");
+    }
+#endif
+    if (a.integer("profile") > 0)
+        r["profile"] = profile_steps(trainer, c.device, a.integer("profile"),
+                                     static_cast<std::size_t>(a.integer("profile-top")));
+    std::cout << r.dump(2) << "\n";
+    return 0;
+}
+
+}  // namespace dcodr::tools
