@@ -26,11 +26,6 @@ std::string format_duration(double s) {
     return fmt::format("{}s", total);
 }
 
-// A prepared batch: clean images, their positives (one augmentation each) and labels.
-struct Prepared {
-    data::DomainBatch batch;
-    Tensor clean, positive;
-};
 }  // namespace
 
 json::Value TrainConfig::to_json() const {
@@ -90,8 +85,7 @@ struct Trainer::Impl {
     std::unique_ptr<data::Augmenter> augmenter;
     std::unique_ptr<nn::Adam> adam;
     std::unique_ptr<nn::StepLR> schedule;
-    std::unique_ptr<data::Prefetcher<Prepared>> prefetch;
-    std::int64_t produced = 0;  // batches handed out by the prefetcher's producer
+    std::unique_ptr<data::Prefetcher<data::TrainBatch>> prefetch;
     std::ofstream log;
     data::SamplerState next_state;  // sampler position after the last consumed batch
 };
@@ -124,23 +118,18 @@ std::int64_t Trainer::total_steps() const {
 
 StepRecord Trainer::step() {
     if (!impl_->prefetch) {
-        // Started lazily so a checkpoint loaded after construction sets the cursor first.
-        impl_->produced = step_;
-        impl_->prefetch = std::make_unique<data::Prefetcher<Prepared>>([this] {
-            Prepared p;
-            p.batch = impl_->sampler->next();
-            data::ImageFormat fmt{config_.image_size, config_.image_size, 3};
-            p.clean = data::load_batch(data_, p.batch.indices, fmt);
-            p.positive = impl_->augmenter->apply(p.clean, static_cast<std::uint64_t>(impl_->produced++));
-            return p;
-        });
+        // Started lazily so a checkpoint loaded after construction sets the cursor first. The
+        // source works on its own copy of the sampler, from that cursor on.
+        data::ImageFormat fmt{config_.image_size, config_.image_size, 3};
+        impl_->prefetch = std::make_unique<data::Prefetcher<data::TrainBatch>>(
+            data::TrainBatchSource(data_, *impl_->sampler, impl_->augmenter.get(), fmt, num_threads()));
     }
     auto t0 = Clock::now();
-    Prepared prep = impl_->prefetch->next();
-    impl_->next_state = {prep.batch.epoch, prep.batch.position + 1};
+    data::TrainBatch prep = impl_->prefetch->next();
+    impl_->next_state = prep.state_after;
     impl_->schedule->set_epoch(prep.batch.epoch);
     encoder_->train();
-    Tensor clean = prep.clean.to(config_.device), positive = prep.positive.to(config_.device);
+    Tensor clean = prep.images.to(config_.device), positive = prep.augmented.to(config_.device);
     // Two passes through the same encoder: batch-norm statistics are taken per pass.
     Tensor z = l2_normalize(encoder_->forward(clean), 1);
     Tensor p = l2_normalize(encoder_->forward(positive), 1);

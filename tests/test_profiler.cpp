@@ -105,3 +105,30 @@ TEST_CASE("a profiled backward pass counts the kernels of forward and backward")
     REQUIRE(std::is_sorted(by_op.begin(), by_op.end(), [](const auto& l, const auto& r) { return l.ms > r.ms; }));
     REQUIRE(w.grad().defined());
 }
+
+TEST_CASE("a leaf adopts a fresh gradient without copying it, and copies a shared one") {
+    Tensor a = random_tensor({4, 5}, 7);
+    Tensor w = random_tensor({5, 3}, 8);
+    w.set_requires_grad(true);
+    {
+        ProfilingOn on(Device::cpu());
+        backward(sum(matmul(a, w)));  // dW = a^T @ ones: a fresh tensor nobody else holds
+        // (sum's backward makes its broadcast gradient contiguous: a 4x3 copy, not dW's 5x3.)
+        auto rows = profiler::rows_by_detail();
+        REQUIRE(find_row(rows, "matmul", "1x4x5^T @ 1x4x3 -> 1x5x3") != nullptr);
+        REQUIRE(find_row(rows, "strided_copy", "5x3 float64->float64") == nullptr);
+    }
+    // Same values as the definition: dW[k, j] = sum_i a[i, k].
+    auto av = a.to_vector(), gv = w.grad().to_vector();
+    for (std::int64_t k = 0; k < 5; ++k) {
+        double col = 0;
+        for (std::int64_t i = 0; i < 4; ++i) col += av[static_cast<std::size_t>(i * 5 + k)];
+        for (std::int64_t j = 0; j < 3; ++j) REQUIRE(gv[static_cast<std::size_t>(k * 3 + j)] == Approx(col));
+    }
+    // y = w + w: add's backward hands the same gradient tensor to both sides, so the leaf
+    // must not adopt it (the second accumulation would then add into itself).
+    Tensor v = random_tensor({3}, 9);
+    v.set_requires_grad(true);
+    backward(sum(add(v, v)));
+    for (double x : v.grad().to_vector()) REQUIRE(x == 2.0);
+}
