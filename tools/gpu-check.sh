@@ -3,8 +3,8 @@
 # the build machines (meson setup build-cuda -Dcuda=enabled && ninja -C build-cuda) carried
 # along. Builds nothing. Runs the CUDA tests, then the step benchmark (plain, with PyTorch's
 # cuDNN rules, and profiled per op), the host augmentation benchmark, and PyTorch's timing of
-# the same step; writes logs, the JSON results, comparison.json and summary.json into the
-# folder given as the only argument.
+# the same step, and a short `dcodr train` + `eval --device cuda`; writes logs, the JSON
+# results, comparison.json and summary.json into the folder given as the only argument.
 # Sized to finish in under 5 minutes: tests 120 s, diagnosis reruns (only after a failure)
 # 2 x 45 s, then five benchmark runs of typically 10-20 s each (each capped at BENCH_TIMEOUT,
 # 75 s); override with TEST_TIMEOUT / DEBUG_TIMEOUT / BENCH_TIMEOUT.
@@ -109,6 +109,19 @@ if [ -x "$DCODR" ]; then
   fi
 fi
 log "benchmark: $bench_status"
+# The user's path on the GPU: dcodr train --device cuda on built-in data, then eval there.
+train_rc=-1
+if [ -x "$DCODR" ]; then
+  log "dcodr train + eval --device cuda (ResNet-18, 300 steps; timeout ${BENCH_TIMEOUT}s each)"
+  timeout "$BENCH_TIMEOUT" "$DCODR" train --device cuda --data synthetic --synthetic-count 6000 --depth 18 \
+    --steps 300 --log-every 50 --out "$OUT/train_run" > "$OUT/train_run.log" 2>&1
+  train_rc=$?
+  timeout "$BENCH_TIMEOUT" "$DCODR" eval --device cuda --weights "$OUT/train_run/encoder.safetensors" \
+    --data synthetic --synthetic-count 6000 --probe-epochs 10 --json "$OUT/train_run/eval.json" \
+    >> "$OUT/train_run.log" 2>&1 || train_rc=$((train_rc == 0 ? 1 : train_rc))
+  rm -f "$OUT"/train_run/*.safetensors  # large; the logs and eval.json are what matter here
+  log "train/eval on cuda: rc=$train_rc ($(grep -c '"loss"' "$OUT/train_run/train_log.jsonl" 2>/dev/null) steps logged)"
+fi
 torch_rc=-1
 if [ -f tools/torch_step_reference.py ]; then
   # Like for like with ours: TF32 in cuDNN and cuBLAS, deterministic cuDNN; then PyTorch's defaults.
@@ -154,6 +167,7 @@ cat > "$OUT/summary.json" <<JSON
   "bench": {"rc": $bench_rc, "status": $(printf '%s' "$bench_status" | json_str),
             "log_tail": $(tail -n 20 "$OUT/bench_step.log" 2>/dev/null | json_str)},
   "torch_reference_rc": $torch_rc,
+  "train_eval_cuda_rc": $train_rc,
   "comparison": $(cat "$OUT/comparison.json" 2>/dev/null || echo null),
   "seconds": $((end - start))
 }
