@@ -133,25 +133,8 @@ if [ -f tools/torch_step_reference.py ]; then
     --out "$OUT/torch_step_defaults.json" > /dev/null 2> "$OUT/torch_step_defaults.log"
   log "PyTorch reference: rc=$torch_rc"
 fi
-# Medians side by side (python3 is on the GPU machine; missing files are reported as null).
-python3 - "$OUT" > "$OUT/comparison.json" 2> "$OUT/comparison.log" <<'PY'
-import json, os, sys
-out = sys.argv[1]
-def load(name):
-    try:
-        with open(os.path.join(out, name)) as f:
-            return json.load(f)
-    except Exception:
-        return None
-runs = {n: load(n + ".json") for n in ["bench_step", "bench_step_nondet", "torch_step", "torch_step_defaults"]}
-med = {n: (r or {}).get("median_ms") for n, r in runs.items()}
-peak = {n: (r or {}).get("peak_allocated_bytes") for n, r in runs.items()}
-ratio = lambda a, b: med[a] / med[b] if med[a] and med[b] else None
-print(json.dumps({"median_ms": med, "peak_allocated_bytes": peak,
-                  "dcodr_over_torch_like_for_like": ratio("bench_step", "torch_step"),
-                  "dcodr_nondet_over_torch_defaults": ratio("bench_step_nondet", "torch_step_defaults"),
-                  "reference_in_gpu_md_ms": 17.6}, indent=2))
-PY
+# Medians side by side (comparison.json) and report.md, the table for docs/performance.md.
+python3 tools/gpu_report.py "$OUT" > /dev/null 2> "$OUT/report.log" || log "gpu_report.py failed (see report.log)"
 log "comparison: $(tr -d '\n ' < "$OUT/comparison.json" 2>/dev/null)"
 
 end=$(date +%s)
