@@ -236,6 +236,29 @@ __device__ double block_sum(double v, double* shared) {
     return r;
 }
 
+// Calls f(at) for the elements of channel ch that this thread owns: element i = n * sp + s of the
+// channel (n < n_total, s < sp) lives at (n * c + ch) * sp + s, and the thread takes i = threadIdx.x,
+// + blockDim.x, ... -- the same elements in the same order as a loop over i, but (n, s) advance
+// incrementally: a 64-bit division per element would cost more than the memory access it indexes.
+template <class F>
+__device__ __forceinline__ void for_channel(std::int64_t n_total, std::int64_t c, std::int64_t sp, std::int64_t ch,
+                                            F f) {
+    const std::int64_t step = blockDim.x, dn = step / sp, ds = step % sp, plane = c * sp;
+    std::int64_t n = threadIdx.x / sp, s = threadIdx.x % sp;
+    std::int64_t at = n * plane + ch * sp + s;
+    while (n < n_total) {
+        f(at);
+        n += dn;
+        s += ds;
+        at += dn * plane + ds;
+        if (s >= sp) {  // ds < sp, so one wrap at most
+            s -= sp;
+            n += 1;
+            at += plane - sp;
+        }
+    }
+}
+
 // __launch_bounds__: launched with 1024 threads, so at most 64 registers per thread.
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
@@ -245,22 +268,19 @@ __global__ void __launch_bounds__(kBnThreads)
     std::int64_t ch = blockIdx.x;
     std::int64_t count = n * sp;
     double s = 0;
-    for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) s += x[((i / sp) * c + ch) * sp + i % sp];
+    for_channel(n, c, sp, ch, [&](std::int64_t at) { s += x[at]; });
     double mean = block_sum(s, sh) / static_cast<double>(count);
     double q = 0;
-    for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-        double d = x[((i / sp) * c + ch) * sp + i % sp] - mean;
+    for_channel(n, c, sp, ch, [&](std::int64_t at) {
+        double d = x[at] - mean;
         q += d * d;
-    }
+    });
     double m2 = block_sum(q, sh);
     double var = m2 / static_cast<double>(count);
     double invstd = 1.0 / sqrt(var + eps);
     double wv = weight ? static_cast<double>(weight[ch]) : 1.0, bv = bias ? static_cast<double>(bias[ch]) : 0.0;
     double scale = wv * invstd, shift = bv - mean * scale;
-    for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-        std::int64_t at = ((i / sp) * c + ch) * sp + i % sp;
-        y[at] = static_cast<T>(x[at] * scale + shift);
-    }
+    for_channel(n, c, sp, ch, [&](std::int64_t at) { y[at] = static_cast<T>(x[at] * scale + shift); });
     if (threadIdx.x == 0) {
         smean[ch] = static_cast<T>(mean);
         sinvstd[ch] = static_cast<T>(invstd);
@@ -294,21 +314,19 @@ __global__ void __launch_bounds__(kBnThreads)
     std::int64_t count = n * sp;
     double mean = smean[ch], invstd = sinvstd[ch];
     double sg = 0, sgx = 0;
-    for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-        std::int64_t at = ((i / sp) * c + ch) * sp + i % sp;
+    for_channel(n, c, sp, ch, [&](std::int64_t at) {
         double g = gy[at];
         sg += g;
         sgx += g * (x[at] - mean) * invstd;
-    }
+    });
     double sum_g = block_sum(sg, sh);
     double sum_gx = block_sum(sgx, sh);
     double wv = weight ? static_cast<double>(weight[ch]) : 1.0;
     double mg = sum_g / static_cast<double>(count), mgx = sum_gx / static_cast<double>(count);
-    for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-        std::int64_t at = ((i / sp) * c + ch) * sp + i % sp;
+    for_channel(n, c, sp, ch, [&](std::int64_t at) {
         double xh = (x[at] - mean) * invstd;
         gx[at] = static_cast<T>(wv * invstd * (gy[at] - mg - xh * mgx));
-    }
+    });
     if (threadIdx.x == 0) {
         if (gweight) gweight[ch] = static_cast<T>(sum_gx);
         if (gbias) gbias[ch] = static_cast<T>(sum_g);
