@@ -81,10 +81,12 @@ void Adam::load_state(const std::vector<NamedTensor>& state) {
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     DCODR_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be positive, got {}", max_norm);
-    double sq = 0;
+    // Per-parameter sums of squares stay on the device; one item() at the end, so a GPU run
+    // waits once per step instead of once per parameter.
+    std::vector<Tensor> parts;
     for (const Tensor& p : params)
-        if (p.grad().defined()) sq += kernels::sum(kernels::unary(UnaryOp::square, p.grad())).item();
-    double norm = std::sqrt(sq);
+        if (p.grad().defined()) parts.push_back(kernels::sum(kernels::unary(UnaryOp::square, p.grad())).reshape({1}));
+    double norm = parts.empty() ? 0.0 : std::sqrt(kernels::sum(kernels::concat(parts, 0)).item());
     if (norm > max_norm)
         for (Tensor p : params)
             if (p.grad().defined()) p.set_grad(kernels::unary(UnaryOp::mul_scalar, p.grad(), max_norm / norm));
