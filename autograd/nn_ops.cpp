@@ -47,7 +47,7 @@ Tensor upsample_nearest2d(const Tensor& x, std::int64_t scale) {
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                  Tensor running_var, bool training, double momentum, double eps) {
+                  Tensor running_var, bool training, double momentum, double eps, bool relu) {
     const Tensor* w = weight.defined() ? &weight : nullptr;
     const Tensor* b = bias.defined() ? &bias : nullptr;
     Tensor* rm = running_mean.defined() ? &running_mean : nullptr;
@@ -62,13 +62,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
         Tensor s = w ? mul(weight, inv) : inv;
         Tensor t = mul(neg(s), running_mean);
         if (b) t = add(t, bias);
-        return add(mul(x, reshape(s, bshape)), reshape(t, bshape));
+        Tensor y = add(mul(x, reshape(s, bshape)), reshape(t, bshape));
+        return relu ? dcodr::relu(y) : y;
     }
     K::BatchNormSaved saved;
-    Tensor y = K::batch_norm_forward(x, w, b, rm, rv, true, momentum, eps, &saved);
+    Tensor y = K::batch_norm_forward(x, w, b, rm, rv, true, momentum, eps, &saved, relu);
     Tensor dx = x.detach(), dw = weight.defined() ? weight.detach() : Tensor();
-    return record("batch_norm", y, {x, weight, bias}, [dx, dw, saved](const Tensor& g) {
-        K::BatchNormGrads gr = K::batch_norm_backward(g, dx, dw.defined() ? &dw : nullptr, saved);
+    // The fused ReLU's backward needs its output (where it is positive): our own output, so
+    // saved detached (a closure holding its op's output with the graph would own itself).
+    Tensor out = relu ? y.detach() : Tensor();
+    return record(relu ? "batch_norm_relu" : "batch_norm", y, {x, weight, bias}, [dx, dw, saved, out](const Tensor& g) {
+        K::BatchNormGrads gr = K::batch_norm_backward(g, dx, dw.defined() ? &dw : nullptr, saved,
+                                                      out.defined() ? &out : nullptr);
         return GradList{gr.x, dw.defined() ? gr.weight : Tensor(), dw.defined() ? gr.bias : Tensor()};
     });
 }

@@ -262,8 +262,8 @@ __device__ __forceinline__ void for_channel(std::int64_t n_total, std::int64_t c
 // __launch_bounds__: launched with 1024 threads, so at most 64 registers per thread.
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
-    bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
-                         T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c, std::int64_t sp) {
+    bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps, bool relu,
+             T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c, std::int64_t sp) {
     __shared__ double sh[kBnThreads / 32];
     std::int64_t ch = blockIdx.x;
     std::int64_t count = n * sp;
@@ -280,7 +280,10 @@ __global__ void __launch_bounds__(kBnThreads)
     double invstd = 1.0 / sqrt(var + eps);
     double wv = weight ? static_cast<double>(weight[ch]) : 1.0, bv = bias ? static_cast<double>(bias[ch]) : 0.0;
     double scale = wv * invstd, shift = bv - mean * scale;
-    for_channel(n, c, sp, ch, [&](std::int64_t at) { y[at] = static_cast<T>(x[at] * scale + shift); });
+    for_channel(n, c, sp, ch, [&](std::int64_t at) {
+        T v = static_cast<T>(x[at] * scale + shift);
+        y[at] = relu ? (v > T(0) ? v : T(0)) : v;  // the ReLU kernel's rule, so fused == unfused
+    });
     if (threadIdx.x == 0) {
         smean[ch] = static_cast<T>(mean);
         sinvstd[ch] = static_cast<T>(invstd);
@@ -307,15 +310,17 @@ __global__ void bn_eval(const T* x, const T* weight, const T* bias, const T* rme
 // gx = w·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)); gweight = Σ gy·x̂; gbias = Σ gy.
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
-    bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, T* gx,
-                            T* gweight, T* gbias, std::int64_t n, std::int64_t c, std::int64_t sp) {
+    bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, const T* relu_out,
+                T* gx, T* gweight, T* gbias, std::int64_t n, std::int64_t c, std::int64_t sp) {
     __shared__ double sh[kBnThreads / 32];
     std::int64_t ch = blockIdx.x;
     std::int64_t count = n * sp;
     double mean = smean[ch], invstd = sinvstd[ch];
     double sg = 0, sgx = 0;
+    // The fused ReLU's backward: gradient only where its output was positive.
+    auto grad_at = [&](std::int64_t at) { return relu_out && !(relu_out[at] > T(0)) ? 0.0 : double(gy[at]); };
     for_channel(n, c, sp, ch, [&](std::int64_t at) {
-        double g = gy[at];
+        double g = grad_at(at);
         sg += g;
         sgx += g * (x[at] - mean) * invstd;
     });
@@ -325,7 +330,7 @@ __global__ void __launch_bounds__(kBnThreads)
     double mg = sum_g / static_cast<double>(count), mgx = sum_gx / static_cast<double>(count);
     for_channel(n, c, sp, ch, [&](std::int64_t at) {
         double xh = (x[at] - mean) * invstd;
-        gx[at] = static_cast<T>(wv * invstd * (gy[at] - mg - xh * mgx));
+        gx[at] = static_cast<T>(wv * invstd * (grad_at(at) - mg - xh * mgx));
     });
     if (threadIdx.x == 0) {
         if (gweight) gweight[ch] = static_cast<T>(sum_gx);
@@ -382,12 +387,12 @@ void launch_upsample_bwd(int dt, const void* gy, void* gx, const PoolGeom& g, cu
 }
 
 void launch_bn_train(int dt, const void* x, const void* weight, const void* bias, void* running_mean,
-                     void* running_var, double momentum, double eps, void* y, void* save_mean, void* save_invstd,
-                     std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
+                     void* running_var, double momentum, double eps, bool relu, void* y, void* save_mean,
+                     void* save_invstd, std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
     DCODR_FLOAT_LAUNCH_T("batch_norm", bn_train, static_cast<unsigned>(c), kBnThreads, static_cast<const T*>(x),
-                       static_cast<const T*>(weight), static_cast<const T*>(bias), static_cast<T*>(running_mean),
-                       static_cast<T*>(running_var), momentum, eps, static_cast<T*>(y), static_cast<T*>(save_mean),
-                       static_cast<T*>(save_invstd), n, c, sp);
+                         static_cast<const T*>(weight), static_cast<const T*>(bias), static_cast<T*>(running_mean),
+                         static_cast<T*>(running_var), momentum, eps, relu, static_cast<T*>(y),
+                         static_cast<T*>(save_mean), static_cast<T*>(save_invstd), n, c, sp);
 }
 void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias, const void* running_mean,
                     const void* running_var, double eps, void* y, std::int64_t n, std::int64_t c, std::int64_t sp,
@@ -398,13 +403,13 @@ void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias,
                        static_cast<T*>(y), n, c, sp);
 }
 void launch_bn_backward(int dt, const void* gy, const void* x, const void* weight, const void* save_mean,
-                        const void* save_invstd, void* gx, void* gweight, void* gbias, std::int64_t n,
-                        std::int64_t c, std::int64_t sp, cudaStream_t s) {
+                        const void* save_invstd, const void* relu_out, void* gx, void* gweight, void* gbias,
+                        std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
     DCODR_FLOAT_LAUNCH_T("batch_norm_backward", bn_backward, static_cast<unsigned>(c), kBnThreads,
-                         static_cast<const T*>(gy),
-                       static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<const T*>(save_mean),
-                       static_cast<const T*>(save_invstd), static_cast<T*>(gx), static_cast<T*>(gweight),
-                       static_cast<T*>(gbias), n, c, sp);
+                         static_cast<const T*>(gy), static_cast<const T*>(x), static_cast<const T*>(weight),
+                         static_cast<const T*>(save_mean), static_cast<const T*>(save_invstd),
+                         static_cast<const T*>(relu_out), static_cast<T*>(gx), static_cast<T*>(gweight),
+                         static_cast<T*>(gbias), n, c, sp);
 }
 
 }  // namespace dcodr::cuda

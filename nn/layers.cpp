@@ -41,14 +41,17 @@ BatchNorm::BatchNorm(std::int64_t c, double eps, double momentum, bool affine) :
     register_buffer("running_var", &running_var);
     register_buffer("num_batches_tracked", &num_batches_tracked);
 }
-Tensor BatchNorm::forward(const Tensor& x) {
+Tensor BatchNorm::forward(const Tensor& x) { return run(x, false); }
+Tensor BatchNorm::forward_relu(const Tensor& x) { return run(x, true); }
+
+Tensor BatchNorm::run(const Tensor& x, bool relu) {
     if (is_training()) {
         // Counted on the host side of the tensor only when it lives there; on a GPU a
         // device-side +1 would need a kernel launch per layer for a number nobody reads.
         if (num_batches_tracked.device().is_cpu())
             num_batches_tracked.data<std::int64_t>()[0] += 1;
     }
-    return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+    return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, relu);
 }
 
 MaxPool2d::MaxPool2d(std::int64_t k, std::int64_t s, std::int64_t p) { params = {k, k, s, s, p, p, true}; }

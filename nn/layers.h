@@ -27,8 +27,13 @@ class BatchNorm : public Module {
 public:
     explicit BatchNorm(std::int64_t channels, double eps = 1e-5, double momentum = 0.1, bool affine = true);
     Tensor forward(const Tensor& x) override;
+    // relu(forward(x)), fused into the normalisation (ResNet's BN -> ReLU).
+    Tensor forward_relu(const Tensor& x);
     Tensor weight, bias, running_mean, running_var, num_batches_tracked;
     double eps, momentum;
+
+private:
+    Tensor run(const Tensor& x, bool relu);
 };
 using BatchNorm1d = BatchNorm;
 using BatchNorm2d = BatchNorm;

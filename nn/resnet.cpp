@@ -28,7 +28,7 @@ BasicBlock::BasicBlock(std::int64_t in, std::int64_t planes, std::int64_t stride
     if (downsample) register_module("downsample", downsample);
 }
 Tensor BasicBlock::forward(const Tensor& x) {
-    Tensor out = relu((*bn1)(( *conv1)(x)));
+    Tensor out = bn1->forward_relu((*conv1)(x));
     out = (*bn2)((*conv2)(out));
     Tensor identity = downsample ? (*downsample)(x) : x;
     return relu(add(out, identity));
@@ -45,8 +45,8 @@ Bottleneck::Bottleneck(std::int64_t in, std::int64_t planes, std::int64_t stride
     if (downsample) register_module("downsample", downsample);
 }
 Tensor Bottleneck::forward(const Tensor& x) {
-    Tensor out = relu((*bn1)((*conv1)(x)));
-    out = relu((*bn2)((*conv2)(out)));
+    Tensor out = bn1->forward_relu((*conv1)(x));
+    out = bn2->forward_relu((*conv2)(out));
     out = (*bn3)((*conv3)(out));
     Tensor identity = downsample ? (*downsample)(x) : x;
     return relu(add(out, identity));
@@ -87,7 +87,7 @@ ResNet::ResNet(int depth, std::int64_t num_classes, double width) {
 }
 
 Tensor ResNet::features(const Tensor& x) {
-    Tensor y = maxpool->forward(relu((*bn1)((*conv1)(x))));
+    Tensor y = maxpool->forward(bn1->forward_relu((*conv1)(x)));
     y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
     return flatten(adaptive_avg_pool2d(y, 1, 1), 1);
 }

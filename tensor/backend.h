@@ -103,16 +103,20 @@ public:
     // ---- batch norm over [N, C, S] (S = product of spatial dims, may be 1) ----
     // Training: normalises with batch statistics (biased variance), writes save_mean and
     // save_invstd [C], and updates running stats in place (unbiased variance), PyTorch's rule.
+    // relu: y = max(normalised, 0) in the same pass (a ResNet's BN -> ReLU pairs: one pass
+    // over the activation instead of two).
     virtual void batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum,
-                                          double eps, Tensor& y, Tensor& save_mean, Tensor& save_invstd) = 0;
+                                          double eps, bool relu, Tensor& y, Tensor& save_mean,
+                                          Tensor& save_invstd) = 0;
     virtual void batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                          const Tensor& running_mean, const Tensor& running_var, double eps,
                                          Tensor& y) = 0;
-    // gweight/gbias may be null (no affine parameters).
+    // gweight/gbias may be null (no affine parameters). relu_out (the fused forward's output, or
+    // null): gy flows only where relu_out > 0, i.e. this is the backward of the fused op.
     virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& gx,
-                                     Tensor* gweight, Tensor* gbias) = 0;
+                                     const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
+                                     Tensor& gx, Tensor* gweight, Tensor* gbias) = 0;
 
     // ---- indexing; x viewed as [outer, n, inner] around the indexed dim ----
     // out[o, i, r] = x[o, idx[i], r]

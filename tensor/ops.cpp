@@ -328,7 +328,8 @@ static Tensor as_ncs(const Tensor& x) {
 }
 
 Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
-                          Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved) {
+                          Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved,
+                          bool relu) {
     check_floating("batch_norm", x);
     DCODR_CHECK(x.dim() >= 2, "batch_norm: expected input [N, C, ...], got {}", shape_str(x.shape()));
     std::int64_t c = x.size(1);
@@ -350,25 +351,34 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* b
         DCODR_CHECK(saved != nullptr, "batch_norm: training needs a place to save statistics");
         saved->mean = Tensor::empty({c}, x.dtype(), x.device());
         saved->invstd = Tensor::empty({c}, x.dtype(), x.device());
-        x.backend().batch_norm_forward_train(x3, weight, bias, running_mean, running_var, momentum, eps, y3,
+        x.backend().batch_norm_forward_train(x3, weight, bias, running_mean, running_var, momentum, eps, relu, y3,
                                              saved->mean, saved->invstd);
     } else {
         DCODR_CHECK(running_mean && running_var, "batch_norm: evaluation mode needs running statistics");
         x.backend().batch_norm_forward_eval(x3, weight, bias, *running_mean, *running_var, eps, y3);
+        if (relu) x.backend().unary(UnaryOp::relu, y3, y3, 0.0);  // inference: no backward to fuse for
     }
     return y;
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                   const BatchNormSaved& saved) {
+                                   const BatchNormSaved& saved, const Tensor* relu_out) {
     Tensor x3 = as_ncs(x), gy3 = as_ncs(gy);
+    Tensor r3 = relu_out ? as_ncs(*relu_out) : Tensor();
+    if (relu_out) {
+        DCODR_CHECK(relu_out->shape() == x.shape(), "batch_norm_backward: relu output {} must have the input's shape {}",
+                    shape_str(relu_out->shape()), shape_str(x.shape()));
+        check_same_device("batch_norm_backward", {&x, relu_out});
+        check_same_dtype("batch_norm_backward", {&x, relu_out});
+    }
     BatchNormGrads g;
     g.x = Tensor::empty(x.shape(), x.dtype(), x.device());
     Tensor gx3 = g.x.view(x3.shape());
     std::int64_t c = x.size(1);
     g.weight = Tensor::empty({c}, x.dtype(), x.device());
     g.bias = Tensor::empty({c}, x.dtype(), x.device());
-    x.backend().batch_norm_backward(gy3, x3, weight, saved.mean, saved.invstd, gx3, &g.weight, &g.bias);
+    x.backend().batch_norm_backward(gy3, x3, weight, saved.mean, saved.invstd, relu_out ? &r3 : nullptr, gx3,
+                                    &g.weight, &g.bias);
     return g;
 }
 

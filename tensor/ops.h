@@ -48,14 +48,17 @@ Tensor upsample_nearest2d_backward(const Tensor& gy, const Shape& x_shape);
 struct BatchNormSaved {
     Tensor mean, invstd;
 };
-// Returns y; fills `saved` (training) for the backward. Running stats updated in place.
+// Returns y (relu: max(y, 0), fused); fills `saved` (training) for the backward. Running
+// stats updated in place.
 Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
-                          Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved);
+                          Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved,
+                          bool relu = false);
 struct BatchNormGrads {
     Tensor x, weight, bias;
 };
+// relu_out: the fused forward's output (its backward masks gy where it is not positive).
 BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                   const BatchNormSaved& saved);
+                                   const BatchNormSaved& saved, const Tensor* relu_out = nullptr);
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& idx);
 Tensor index_add(const Tensor& src, std::int64_t dim, const Tensor& idx, const Shape& out_shape);

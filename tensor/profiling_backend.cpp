@@ -161,9 +161,9 @@ public:
     }
 
     void batch_norm_forward_train(const Tensor& x, const Tensor* w, const Tensor* b, Tensor* rm, Tensor* rv,
-                                  double momentum, double eps, Tensor& y, Tensor& sm, Tensor& si) override {
-        Timed t(in_, "batch_norm_forward_train", dims(x));
-        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, y, sm, si);
+                                  double momentum, double eps, bool relu, Tensor& y, Tensor& sm, Tensor& si) override {
+        Timed t(in_, "batch_norm_forward_train", dims(x) + (relu ? " +relu" : ""));
+        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, relu, y, sm, si);
     }
     void batch_norm_forward_eval(const Tensor& x, const Tensor* w, const Tensor* b, const Tensor& rm,
                                  const Tensor& rv, double eps, Tensor& y) override {
@@ -171,9 +171,9 @@ public:
         in_.batch_norm_forward_eval(x, w, b, rm, rv, eps, y);
     }
     void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* w, const Tensor& sm, const Tensor& si,
-                             Tensor& gx, Tensor* gw, Tensor* gb) override {
-        Timed t(in_, "batch_norm_backward", dims(x));
-        in_.batch_norm_backward(gy, x, w, sm, si, gx, gw, gb);
+                             const Tensor* relu_out, Tensor& gx, Tensor* gw, Tensor* gb) override {
+        Timed t(in_, "batch_norm_backward", dims(x) + (relu_out ? " +relu" : ""));
+        in_.batch_norm_backward(gy, x, w, sm, si, relu_out, gx, gw, gb);
     }
 
     void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {

@@ -2,6 +2,7 @@
 // running-stat updates (PyTorch's rule), evaluation mode, and finite-difference gradients.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tensor/ops.h"
@@ -146,4 +147,40 @@ TEST_CASE("batch norm float32 stays accurate on large, offset channels") {
     REQUIRE_CLOSE(gf.bias.to(DType::f64), gd.bias, 1e-2, 1e-5);
     REQUIRE_CLOSE(gf.weight.to(DType::f64), gd.weight, 1e-1, 1e-4);
     REQUIRE_CLOSE(gf.x.to(DType::f64), gd.x, 1e-5, 1e-3);
+}
+
+TEST_CASE("batch norm fused with ReLU equals batch norm then ReLU, forward and backward, bit for bit") {
+    for (Shape shape : {Shape{4, 3, 5, 7}, Shape{9, 6}}) {
+        std::int64_t c = shape[1];
+        Tensor x = random_tensor(shape, 61, -2, 3, DType::f32);
+        Tensor w = random_tensor({c}, 62, 0.5, 1.5, DType::f32), b = random_tensor({c}, 63, -1, 1, DType::f32);
+        Tensor gy = random_tensor(shape, 64, -1, 1, DType::f32);
+        Tensor rm1 = Tensor::zeros({c}), rv1 = Tensor::ones({c}), rm2 = Tensor::zeros({c}), rv2 = Tensor::ones({c});
+        kernels::BatchNormSaved s1, s2;
+        Tensor plain = kernels::batch_norm_forward(x, &w, &b, &rm1, &rv1, true, 0.1, 1e-5, &s1);
+        Tensor relu_y = kernels::unary(UnaryOp::relu, plain);
+        Tensor fused = kernels::batch_norm_forward(x, &w, &b, &rm2, &rv2, true, 0.1, 1e-5, &s2, true);
+        REQUIRE(fused.to_vector() == relu_y.to_vector());
+        REQUIRE(rm1.to_vector() == rm2.to_vector());
+        REQUIRE(rv1.to_vector() == rv2.to_vector());
+        // Some outputs are clipped, some pass: the mask matters.
+        auto fv = fused.to_vector();
+        REQUIRE(std::count(fv.begin(), fv.end(), 0.0) > 0);
+        REQUIRE(std::count(fv.begin(), fv.end(), 0.0) < static_cast<long>(fv.size()));
+
+        Tensor masked = kernels::binary(BinaryOp::relu_grad, gy, plain);  // relu's backward, then BN's
+        auto g_plain = kernels::batch_norm_backward(masked, x, &w, s1);
+        auto g_fused = kernels::batch_norm_backward(gy, x, &w, s2, &fused);
+        REQUIRE(g_fused.x.to_vector() == g_plain.x.to_vector());
+        REQUIRE(g_fused.weight.to_vector() == g_plain.weight.to_vector());
+        REQUIRE(g_fused.bias.to_vector() == g_plain.bias.to_vector());
+    }
+}
+
+TEST_CASE("batch norm fused with ReLU in evaluation mode clips the running-stat output") {
+    Tensor x = random_tensor({3, 2, 4}, 71, -2, 2, DType::f32);
+    Tensor rm = random_tensor({2}, 72, -0.5, 0.5, DType::f32), rv = random_tensor({2}, 73, 0.5, 2, DType::f32);
+    Tensor plain = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, 1e-5, nullptr);
+    Tensor fused = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, 1e-5, nullptr, true);
+    REQUIRE(fused.to_vector() == kernels::unary(UnaryOp::relu, plain).to_vector());
 }

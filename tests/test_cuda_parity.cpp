@@ -456,7 +456,13 @@ TEST_CASE("cuda: batch norm", "[cuda]") {
                 auto g = K::batch_norm_backward(gy, x, affine ? &w : nullptr, saved);
                 Tensor ye = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, &rm, &rv, false,
                                                   0.1, 1e-5, nullptr);
-                return Outputs{y, saved.mean, saved.invstd, rm, rv, g.x, g.weight, g.bias, ye};
+                // Fused with ReLU: forward clipped in the same pass, backward masked by its output.
+                K::BatchNormSaved saved_r;
+                Tensor yr = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, nullptr, nullptr,
+                                                  true, 0.1, 1e-5, &saved_r, true);
+                auto gr = K::batch_norm_backward(gy, x, affine ? &w : nullptr, saved_r, &yr);
+                return Outputs{y, saved.mean, saved.invstd, rm, rv, g.x, g.weight, g.bias, ye, yr, gr.x, gr.weight,
+                               gr.bias};
             }, 2e-5, 1e-4);
         }
     }

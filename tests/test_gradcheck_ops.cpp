@@ -155,4 +155,8 @@ TEST_CASE("gradcheck: convolution, pooling, upsampling, batch norm") {
     check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, false); }, {x, g, bb});
     Tensor flat = param({5, 4}, 35);  // BatchNorm1d layout
     check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true); }, {flat, g, bb});
+    // Fused with ReLU (training: one kernel each way; eval: composite + relu). Random data keeps
+    // the normalised values away from the kink at 0.
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true, 0.1, 1e-5, true); }, {x, g, bb});
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, false, 0.1, 1e-5, true); }, {x, g, bb});
 }

@@ -3,6 +3,7 @@
 // N runs of S contiguous values. Sums of float data are taken in double: a channel of a
 // ResNet batch holds ~10^5-10^6 values, enough for float sums to lose digits.
 #include <cmath>
+#include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
 
@@ -28,15 +29,41 @@ const T* ptr(const Tensor* t) {
     return t ? t->data<T>() : nullptr;
 }
 
-// y = x·scale + shift over one channel.
+// y = x·scale + shift over one channel, or relu of it (the ReLU's rule: v > 0 ? v : 0).
 template <class T>
-void affine_channel(const T* x, T* y, const Ncs& d, std::int64_t c, Acc<T> scale, Acc<T> shift) {
+void affine_channel(const T* x, T* y, const Ncs& d, std::int64_t c, Acc<T> scale, Acc<T> shift, bool relu) {
     T a = static_cast<T>(scale), b = static_cast<T>(shift);
     for (std::int64_t n = 0; n < d.N; ++n) {
         const T* xs = x + (n * d.C + c) * d.S;
         T* ys = y + (n * d.C + c) * d.S;
+        if (relu) {
 #pragma omp simd
-        for (std::int64_t s = 0; s < d.S; ++s) ys[s] = xs[s] * a + b;
+            for (std::int64_t s = 0; s < d.S; ++s) {
+                T v = xs[s] * a + b;
+                ys[s] = v > T(0) ? v : T(0);
+            }
+        } else {
+#pragma omp simd
+            for (std::int64_t s = 0; s < d.S; ++s) ys[s] = xs[s] * a + b;
+        }
+    }
+}
+
+// Calls body(offset, g_row) for each of the channel's N rows with that row's incoming gradient: gy
+// itself, or (fused ReLU) gy where relu_out > 0 and 0 elsewhere, masked into `scratch`
+// (S values) so the loops that follow stay plain vector loops.
+template <class T, class F>
+void for_rows(const T* pg, const T* pr, T* scratch, const Ncs& d, std::int64_t c, F body) {
+    for (std::int64_t n = 0; n < d.N; ++n) {
+        std::int64_t off = (n * d.C + c) * d.S;
+        const T* gs = pg + off;
+        if (pr) {
+            const T* rs = pr + off;
+#pragma omp simd
+            for (std::int64_t s = 0; s < d.S; ++s) scratch[s] = rs[s] > T(0) ? gs[s] : T(0);
+            gs = scratch;
+        }
+        body(off, gs);
     }
 }
 
@@ -44,7 +71,7 @@ void affine_channel(const T* x, T* y, const Ncs& d, std::int64_t c, Acc<T> scale
 
 void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum, double eps,
-                                          Tensor& y, Tensor& save_mean, Tensor& save_invstd) {
+                                          bool relu, Tensor& y, Tensor& save_mean, Tensor& save_invstd) {
     dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
         using T = decltype(tag);
         using A = Acc<T>;
@@ -84,7 +111,7 @@ void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight,
             // The running variance estimates the population: unbiased, n/(n-1).
             if (prv) prv[c] = static_cast<T>((1 - momentum) * prv[c] + momentum * var * count / (count - 1));
             A scale = invstd * param(pw, c, 1.0);
-            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - mean * scale);
+            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - mean * scale, relu);
         }
     });
 }
@@ -104,20 +131,21 @@ void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, 
 #pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
         for (std::int64_t c = 0; c < d.C; ++c) {
             A scale = param(pw, c, 1.0) / std::sqrt(static_cast<A>(prv[c]) + eps);
-            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - static_cast<A>(prm[c]) * scale);
+            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - static_cast<A>(prm[c]) * scale, false);
         }
     });
 }
 
 void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& gx,
-                                     Tensor* gweight, Tensor* gbias) {
+                                     const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
+                                     Tensor& gx, Tensor* gweight, Tensor* gbias) {
     dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto tag) {
         using T = decltype(tag);
         using A = Acc<T>;
         Ncs d = ncs(x);
         const T* px = x.data<T>();
         const T* pg = gy.data<T>();
+        const T* pr = relu_out ? relu_out->data<T>() : nullptr;
         T* pgx = gx.data<T>();
         const T* pw = ptr<T>(weight);
         const T* pm = save_mean.data<T>();
@@ -129,16 +157,16 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
         for (std::int64_t c = 0; c < d.C; ++c) {
             A mean = pm[c], invstd = pis[c];
             // sum(gy) and sum(gy·xhat), with xhat = (x - mean)·invstd.
+            std::vector<T> scratch(pr ? static_cast<std::size_t>(d.S) : 0);
             A sg = 0, sgx = 0;
-            for (std::int64_t n = 0; n < d.N; ++n) {
-                const T* xs = px + (n * d.C + c) * d.S;
-                const T* gs = pg + (n * d.C + c) * d.S;
+            for_rows(pg, pr, scratch.data(), d, c, [&](std::int64_t off, const T* gs) {
+                const T* xs = px + off;
 #pragma omp simd reduction(+ : sg, sgx)
                 for (std::int64_t s = 0; s < d.S; ++s) {
                     sg += gs[s];
                     sgx += gs[s] * (xs[s] - mean);
                 }
-            }
+            });
             sgx *= invstd;
             if (pgw) pgw[c] = static_cast<T>(sgx);
             if (pgb) pgb[c] = static_cast<T>(sg);
@@ -147,13 +175,12 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
             A a = -k * invstd * sgx / count;
             A b = -k * sg / count - a * mean;
             T tk = static_cast<T>(k), ta = static_cast<T>(a), tb = static_cast<T>(b);
-            for (std::int64_t n = 0; n < d.N; ++n) {
-                const T* xs = px + (n * d.C + c) * d.S;
-                const T* gs = pg + (n * d.C + c) * d.S;
-                T* gxs = pgx + (n * d.C + c) * d.S;
+            for_rows(pg, pr, scratch.data(), d, c, [&](std::int64_t off, const T* gs) {
+                const T* xs = px + off;
+                T* gxs = pgx + off;
 #pragma omp simd
                 for (std::int64_t s = 0; s < d.S; ++s) gxs[s] = gs[s] * tk + xs[s] * ta + tb;
-            }
+            });
         }
     });
 }
