@@ -108,6 +108,8 @@ public:
 
     void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
                    double eps, double c1, double c2) override;
+    void adam_step_multi(const std::vector<AdamTensors>& tensors, double lr, double beta1, double beta2, double eps,
+                         double c1, double c2) override;
 
     // ---- backend internals ----
     int index() const { return index_; }

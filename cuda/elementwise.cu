@@ -230,16 +230,36 @@ __global__ void max_rows_thread(const T* x, T* out, std::int64_t* arg, std::int6
 
 constexpr std::int64_t kRowGrid = 65535;
 
+// One element of an Adam step; both kernels below use it, so single- and multi-tensor updates
+// are bit-identical.
+template <class T>
+__device__ __forceinline__ void adam_update(T* p, const T* g, T* m, T* v, std::int64_t i, T step, T b1, T b2, T eps,
+                                            T inv_sqrt_c2) {
+    T gi = g[i];
+    T mi = b1 * m[i] + (T(1) - b1) * gi;
+    T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= step * mi / (sqrt(vi) * inv_sqrt_c2 + eps);
+}
+
 template <class T>
 __global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::int64_t n, T step, T b1, T b2, T eps,
                             T inv_sqrt_c2) {
-    DCODR_GRID_LOOP(i, n) {
-        T gi = g[i];
-        T mi = b1 * m[i] + (T(1) - b1) * gi;
-        T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step * mi / (sqrt(vi) * inv_sqrt_c2 + eps);
+    DCODR_GRID_LOOP(i, n) adam_update(p, g, m, v, i, step, b1, b2, eps, inv_sqrt_c2);
+}
+
+template <class T>
+__global__ void adam_multi_kernel(const AdamChunk* chunks, std::int64_t num_chunks, T step, T b1, T b2, T eps,
+                                  T inv_sqrt_c2) {
+    for (std::int64_t c = blockIdx.x; c < num_chunks; c += gridDim.x) {
+        const AdamChunk ch = chunks[c];
+        T* p = static_cast<T*>(ch.param) + ch.begin;
+        const T* g = static_cast<const T*>(ch.grad) + ch.begin;
+        T* m = static_cast<T*>(ch.m) + ch.begin;
+        T* v = static_cast<T*>(ch.v) + ch.begin;
+        for (std::int64_t i = threadIdx.x; i < ch.count; i += blockDim.x)
+            adam_update(p, g, m, v, i, step, b1, b2, eps, inv_sqrt_c2);
     }
 }
 
@@ -302,6 +322,18 @@ void launch_adam_step(int dt, void* param, const void* grad, void* m, void* v, s
             static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(v), n,
             static_cast<T>(lr / c1), static_cast<T>(beta1), static_cast<T>(beta2), static_cast<T>(eps),
             static_cast<T>(1.0 / std::sqrt(c2)));
+        DCODR_CUDA_LAUNCH_CHECK();
+    });
+}
+
+void launch_adam_multi(int dt, const AdamChunk* chunks, std::int64_t num_chunks, double lr, double beta1,
+                       double beta2, double eps, double c1, double c2, cudaStream_t s) {
+    dispatch_float(dt, "adam_step", [&](auto tag) {
+        using T = decltype(tag);
+        unsigned grid = static_cast<unsigned>(num_chunks < kRowGrid ? num_chunks : kRowGrid);
+        adam_multi_kernel<T><<<grid, kThreads, 0, s>>>(chunks, num_chunks, static_cast<T>(lr / c1),
+                                                       static_cast<T>(beta1), static_cast<T>(beta2),
+                                                       static_cast<T>(eps), static_cast<T>(1.0 / std::sqrt(c2)));
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }

@@ -83,6 +83,18 @@ void launch_max_rows(int dt, const void* x, void* out, std::int64_t* argmax, std
 // Fused Adam step over n contiguous elements (the CPU's formula, see Backend::adam_step).
 void launch_adam_step(int dt, void* param, const void* grad, void* m, void* v, std::int64_t n, double lr,
                       double beta1, double beta2, double eps, double c1, double c2, cudaStream_t s);
+// Multi-tensor Adam: `chunks` (device memory) lists pieces of contiguous tensors of one dtype;
+// one block per chunk, each element updated exactly as launch_adam_step would.
+struct AdamChunk {
+    void* param;
+    const void* grad;
+    void* m;
+    void* v;
+    std::int64_t begin, count;  // elements [begin, begin + count) of this tensor
+};
+constexpr std::int64_t kAdamChunkElements = 32768;
+void launch_adam_multi(int dt, const AdamChunk* chunks, std::int64_t num_chunks, double lr, double beta1,
+                       double beta2, double eps, double c1, double c2, cudaStream_t s);
 
 // ---- nn.cu (NCHW; planes = N*C) ----
 struct PoolGeom {

@@ -2,6 +2,7 @@
 // launchers of cuda/launch.h (defined in the .cu files) on the backend's stream.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <vector>
@@ -163,6 +164,36 @@ void CudaBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor
     if (param.numel() == 0) return;
     launch_adam_step(dt(param), param.raw_data(), grad.raw_data(), m.raw_data(), v.raw_data(), param.numel(), lr,
                      beta1, beta2, eps, c1, c2, stream_);
+}
+
+void CudaBackend::adam_step_multi(const std::vector<AdamTensors>& ts, double lr, double beta1, double beta2,
+                                  double eps, double c1, double c2) {
+    // Every contiguous tensor of the first float dtype goes into one chunk table and one launch;
+    // anything else (non-contiguous, another dtype) takes the single-tensor path.
+    std::vector<AdamChunk> chunks;
+    int dtype = -1;
+    for (const AdamTensors& t : ts) {
+        Tensor& p = *t.param;
+        bool fusable = p.is_contiguous() && t.grad->is_contiguous() && t.m->is_contiguous() &&
+                       t.v->is_contiguous() && t.grad->dtype() == p.dtype() && t.m->dtype() == p.dtype() &&
+                       t.v->dtype() == p.dtype() && p.dtype() != DType::i64 && (dtype < 0 || dt(p) == dtype);
+        if (!fusable) {
+            adam_step(p, *t.grad, *t.m, *t.v, lr, beta1, beta2, eps, c1, c2);
+            continue;
+        }
+        dtype = dt(p);
+        for (std::int64_t begin = 0; begin < p.numel(); begin += kAdamChunkElements)
+            chunks.push_back({p.raw_data(), t.grad->raw_data(), t.m->raw_data(), t.v->raw_data(), begin,
+                              std::min(kAdamChunkElements, p.numel() - begin)});
+    }
+    if (chunks.empty()) return;
+    // The table travels with the stream (staged upload, no wait); the scratch block is released
+    // stream-ordered, after the kernel.
+    std::size_t bytes = chunks.size() * sizeof(AdamChunk);
+    Scratch table(this, bytes);
+    copy_from_host(table.ptr, chunks.data(), bytes);
+    launch_adam_multi(dtype, static_cast<const AdamChunk*>(table.ptr), static_cast<std::int64_t>(chunks.size()), lr,
+                      beta1, beta2, eps, c1, c2, stream_);
 }
 
 // ---------------------------------------------------------------- reductions

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
@@ -26,6 +28,11 @@ void Adam::step() {
     double c1 = 1 - std::pow(beta1_, static_cast<double>(step_));
     double c2 = 1 - std::pow(beta2_, static_cast<double>(step_));
     for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+        // One multi-tensor update per (device, dtype) of the group: on a GPU one kernel launch
+        // instead of one per parameter.
+        std::vector<Tensor> grads;  // keeps the contiguous gradients alive for the call
+        grads.reserve(groups_[gi].params.size());
+        std::map<std::pair<std::string, int>, std::vector<Backend::AdamTensors>> batches;
         for (std::size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
             Tensor& p = groups_[gi].params[pi].tensor;
             Tensor g = p.grad();
@@ -35,9 +42,11 @@ void Adam::step() {
                 mo.m = mo.m.to(p.device());
                 mo.v = mo.v.to(p.device());
             }
-            Tensor gc = g.contiguous();
-            p.backend().adam_step(p, gc, mo.m, mo.v, groups_[gi].lr, beta1_, beta2_, eps_, c1, c2);
+            grads.push_back(g.contiguous());
+            batches[{p.device().str(), static_cast<int>(p.dtype())}].push_back({&p, &grads.back(), &mo.m, &mo.v});
         }
+        for (auto& [key, ts] : batches)
+            ts.front().param->backend().adam_step_multi(ts, groups_[gi].lr, beta1_, beta2_, eps_, c1, c2);
     }
 }
 

@@ -104,6 +104,11 @@ void Backend::adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, double
     combine(BinaryOp::sub, p, scaled(step, lr / c1), p);
 }
 
+void Backend::adam_step_multi(const std::vector<AdamTensors>& ts, double lr, double b1, double b2, double eps,
+                              double c1, double c2) {
+    for (const AdamTensors& t : ts) adam_step(*t.param, *t.grad, *t.m, *t.v, lr, b1, b2, eps, c1, c2);
+}
+
 static int g_threads = [] {
     if (const char* env = std::getenv("DCODR_THREADS")) {
         int n = std::atoi(env);

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -138,6 +139,17 @@ public:
     // The default composes other kernels (so every backend has it); backends fuse it.
     virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
                            double beta2, double eps, double c1, double c2);
+    // The same step for many tensors at once (an optimiser group: a ResNet-50 has 161), each
+    // element updated exactly as adam_step would. The default calls adam_step per tensor; the
+    // GPU launches one kernel for all of them (PyTorch's "foreach"), saving a launch per tensor.
+    struct AdamTensors {
+        Tensor* param;
+        const Tensor* grad;
+        Tensor* m;
+        Tensor* v;
+    };
+    virtual void adam_step_multi(const std::vector<AdamTensors>& tensors, double lr, double beta1, double beta2,
+                                 double eps, double c1, double c2);
 };
 
 // The backend for a device. Throws a clear error for CUDA in a build without it, or when

@@ -199,6 +199,12 @@ public:
         in_.adam_step(p, g, m, v, lr, b1, b2, eps, c1, c2);
     }
 
+    void adam_step_multi(const std::vector<AdamTensors>& ts, double lr, double b1, double b2, double eps, double c1,
+                         double c2) override {
+        Timed t(in_, "adam_step_multi", fmt::format("{} tensors", ts.size()));
+        in_.adam_step_multi(ts, lr, b1, b2, eps, c1, c2);
+    }
+
 private:
     Backend& in_;
 };

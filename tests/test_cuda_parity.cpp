@@ -8,6 +8,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -513,6 +514,46 @@ TEST_CASE("cuda: fused Adam step", "[cuda]") {
             p.backend().adam_step(p, g, m, v, 1e-2, 0.9, 0.999, 1e-8, 1 - std::pow(0.9, t), 1 - std::pow(0.999, t));
         return Outputs{p, m, v};
     }, 1e-6, 1e-5);
+    // Multi-tensor: sizes below, at and above a chunk (32768 elements), a non-contiguous
+    // parameter (single-tensor path) and a float64 one among float32 ones (single path too).
+    auto make = [](Device d) {
+        std::vector<Tensor> p, g, m, v;
+        std::uint64_t seed = 260;
+        for (Shape s : {Shape{5}, Shape{32768}, Shape{70001}, Shape{9, 4}, Shape{3, 3}}) {
+            p.push_back(rnd(s, seed++, d));
+            g.push_back(rnd(s, seed++, d));
+            m.push_back(rnd(s, seed++, d, -0.1, 0.1));
+            v.push_back(rnd(s, seed++, d, 0.0, 0.01));
+        }
+        p[3] = p[3].transpose(0, 1);  // [4, 9] view, not contiguous
+        g[3] = g[3].transpose(0, 1).contiguous();
+        m[3] = m[3].transpose(0, 1).contiguous();
+        v[3] = v[3].transpose(0, 1).contiguous();
+        p[4] = p[4].to(DType::f64);
+        g[4] = g[4].to(DType::f64);
+        m[4] = m[4].to(DType::f64);
+        v[4] = v[4].to(DType::f64);
+        return std::array<std::vector<Tensor>, 4>{p, g, m, v};
+    };
+    auto step_all = [](std::array<std::vector<Tensor>, 4>& t, bool multi) {
+        for (int s = 1; s <= 3; ++s) {
+            double c1 = 1 - std::pow(0.9, s), c2 = 1 - std::pow(0.999, s);
+            std::vector<Backend::AdamTensors> list;
+            for (std::size_t i = 0; i < t[0].size(); ++i) list.push_back({&t[0][i], &t[1][i], &t[2][i], &t[3][i]});
+            if (multi) t[0][0].backend().adam_step_multi(list, 1e-2, 0.9, 0.999, 1e-8, c1, c2);
+            else
+                for (auto& a : list) a.param->backend().adam_step(*a.param, *a.grad, *a.m, *a.v, 1e-2, 0.9, 0.999, 1e-8,
+                                                                  c1, c2);
+        }
+    };
+    auto multi = make(kGpu), single = make(kGpu);
+    step_all(multi, true);
+    step_all(single, false);
+    for (int k : {0, 2, 3})  // parameters and both moments: exactly what the single-tensor kernel gives
+        for (std::size_t i = 0; i < multi[k].size(); ++i) REQUIRE(bit_equal(multi[k][i], single[k][i]));
+    auto cpu = make(kCpu);
+    step_all(cpu, true);
+    for (std::size_t i = 0; i < cpu[0].size(); ++i) REQUIRE_CLOSE(multi[0][i].to(kCpu), cpu[0][i], 1e-6, 1e-5);
 }
 
 TEST_CASE("cuda: results are deterministic run to run", "[cuda]") {
