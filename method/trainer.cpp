@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "data/augment.h"
 #include "data/prefetch.h"
@@ -86,6 +87,12 @@ struct Trainer::Impl {
     std::unique_ptr<nn::Adam> adam;
     std::unique_ptr<nn::StepLR> schedule;
     std::unique_ptr<data::Prefetcher<data::TrainBatch>> prefetch;
+    // The next batch, taken from the prefetcher with its upload to the device already queued.
+    struct Staged {
+        data::TrainBatch batch;
+        Tensor clean, positive;  // on the training device
+    };
+    std::optional<Staged> staged;
     std::ofstream log;
     data::SamplerState next_state;  // sampler position after the last consumed batch
 };
@@ -124,18 +131,29 @@ StepRecord Trainer::step() {
         impl_->prefetch = std::make_unique<data::Prefetcher<data::TrainBatch>>(
             data::TrainBatchSource(data_, *impl_->sampler, impl_->augmenter.get(), fmt, num_threads()));
     }
+    auto stage_next = [this] {
+        Impl::Staged s{impl_->prefetch->next(), Tensor(), Tensor()};
+        s.clean = s.batch.images.to(config_.device);
+        s.positive = s.batch.augmented.to(config_.device);
+        return s;
+    };
     auto t0 = Clock::now();
-    data::TrainBatch prep = impl_->prefetch->next();
+    Impl::Staged cur = impl_->staged ? std::move(*impl_->staged) : stage_next();
+    impl_->staged.reset();
+    const data::TrainBatch& prep = cur.batch;
     impl_->next_state = prep.state_after;
     impl_->schedule->set_epoch(prep.batch.epoch);
     encoder_->train();
-    Tensor clean = prep.images.to(config_.device), positive = prep.augmented.to(config_.device);
     // Two passes through the same encoder: batch-norm statistics are taken per pass.
-    Tensor z = l2_normalize(encoder_->forward(clean), 1);
-    Tensor p = l2_normalize(encoder_->forward(positive), 1);
+    Tensor z = l2_normalize(encoder_->forward(cur.clean), 1);
+    Tensor p = l2_normalize(encoder_->forward(cur.positive), 1);
     Tensor loss = contrastive_loss(z, p, prep.batch.domains, config_.loss);
     impl_->adam->zero_grad();
     backward(loss);
+    // While a GPU runs this step's kernels, take the next batch and queue its upload: the host's
+    // copy into the upload buffers then overlaps the backward pass instead of delaying the next
+    // step's first kernel. (The checkpointed sampler position stays that of the batch trained.)
+    impl_->staged = stage_next();
     double loss_value = loss.item();
     DCODR_CHECK(std::isfinite(loss_value), "training diverged: loss is {} at step {} (lower the learning rate?); "
                 "the last checkpoint is untouched", loss_value, step_ + 1);
