@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <utility>
 
 #include "data/augment.h"
 #include "data/prefetch.h"
@@ -93,6 +95,7 @@ struct Trainer::Impl {
         Tensor clean, positive;  // on the training device
     };
     std::optional<Staged> staged;
+    std::exception_ptr staging_error;  // from taking the next batch early: raised when it is needed
     std::ofstream log;
     data::SamplerState next_state;  // sampler position after the last consumed batch
 };
@@ -138,6 +141,7 @@ StepRecord Trainer::step() {
         return s;
     };
     auto t0 = Clock::now();
+    if (impl_->staging_error) std::rethrow_exception(std::exchange(impl_->staging_error, nullptr));
     Impl::Staged cur = impl_->staged ? std::move(*impl_->staged) : stage_next();
     impl_->staged.reset();
     const data::TrainBatch& prep = cur.batch;
@@ -152,8 +156,15 @@ StepRecord Trainer::step() {
     backward(loss);
     // While a GPU runs this step's kernels, take the next batch and queue its upload: the host's
     // copy into the upload buffers then overlaps the backward pass instead of delaying the next
-    // step's first kernel. (The checkpointed sampler position stays that of the batch trained.)
-    impl_->staged = stage_next();
+    // step's first kernel. (The checkpointed sampler position stays that of the batch trained;
+    // a failure to make that batch belongs to the next step and is raised there.)
+    if (step_ + 1 < total_steps()) {
+        try {
+            impl_->staged = stage_next();
+        } catch (...) {
+            impl_->staging_error = std::current_exception();
+        }
+    }
     double loss_value = loss.item();
     DCODR_CHECK(std::isfinite(loss_value), "training diverged: loss is {} at step {} (lower the learning rate?); "
                 "the last checkpoint is untouched", loss_value, step_ + 1);

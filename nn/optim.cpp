@@ -12,6 +12,15 @@ namespace dcodr::nn {
 
 Adam::Adam(std::vector<Group> groups, double beta1, double beta2, double eps)
     : groups_(std::move(groups)), beta1_(beta1), beta2_(beta2), eps_(eps) {
+    // A tensor listed twice would be stepped twice per step (and raced on by the GPU's
+    // multi-tensor kernel): refuse it, naming both entries.
+    std::map<const void*, std::string> seen;
+    for (auto& g : groups_)
+        for (auto& p : g.params) {
+            auto [it, fresh] = seen.emplace(p.tensor.impl_ptr().get(), p.name);
+            DCODR_CHECK(fresh, "Adam: parameter '{}' is the same tensor as '{}'; list each parameter once", p.name,
+                        it->second);
+        }
     for (auto& g : groups_) {
         std::vector<Moments> ms;
         for (auto& p : g.params) {
@@ -90,12 +99,16 @@ void Adam::load_state(const std::vector<NamedTensor>& state) {
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     DCODR_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be positive, got {}", max_norm);
-    // Per-parameter sums of squares stay on the device; one item() at the end, so a GPU run
-    // waits once per step instead of once per parameter.
-    std::vector<Tensor> parts;
+    // Per-parameter sums of squares stay on their device; one item() per (device, dtype), so a
+    // GPU run waits once per step instead of once per parameter.
+    std::map<std::pair<std::string, int>, std::vector<Tensor>> parts;
     for (const Tensor& p : params)
-        if (p.grad().defined()) parts.push_back(kernels::sum(kernels::unary(UnaryOp::square, p.grad())).reshape({1}));
-    double norm = parts.empty() ? 0.0 : std::sqrt(kernels::sum(kernels::concat(parts, 0)).item());
+        if (p.grad().defined())
+            parts[{p.device().str(), static_cast<int>(p.dtype())}].push_back(
+                kernels::sum(kernels::unary(UnaryOp::square, p.grad())).reshape({1}));
+    double sq = 0;
+    for (auto& [key, sums] : parts) sq += kernels::sum(kernels::concat(sums, 0)).item();
+    double norm = std::sqrt(sq);
     if (norm > max_norm)
         for (Tensor p : params)
             if (p.grad().defined()) p.set_grad(kernels::unary(UnaryOp::mul_scalar, p.grad(), max_norm / norm));

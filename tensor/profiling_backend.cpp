@@ -34,8 +34,13 @@ public:
         timer_->start();
     }
     ~Timed() {
-        timer_->stop();
-        profiler::record(name_, std::move(detail_), std::move(timer_));
+        // A destructor must not throw: if the stop mark fails (a CUDA error from the op itself,
+        // say), drop this op's timing; the error resurfaces at the device's next call.
+        try {
+            timer_->stop();
+            profiler::record(name_, std::move(detail_), std::move(timer_));
+        } catch (...) {
+        }
     }
     Timed(const Timed&) = delete;
     Timed& operator=(const Timed&) = delete;

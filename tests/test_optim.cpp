@@ -42,6 +42,32 @@ TEST_CASE("Adam generic (composed) and fused CPU paths agree") {
     REQUIRE_CLOSE(v1, v2, 1e-16, 1e-12);
 }
 
+TEST_CASE("Adam on a non-contiguous parameter updates each element with its own gradient and moments") {
+    // p is a transposed view: element (i, j) of the view pairs with element (i, j) of g, m, v.
+    Tensor base = Tensor::uniform({4, 3}, -1, 1, 7, 0, DType::f64);
+    Tensor p = base.transpose(0, 1);  // [3, 4], not contiguous
+    Tensor ref = p.contiguous();
+    Tensor g = Tensor::uniform({3, 4}, -1, 1, 8, 0, DType::f64);
+    Tensor m = Tensor::uniform({3, 4}, -0.1, 0.1, 9, 0, DType::f64), v = Tensor::uniform({3, 4}, 0, 0.01, 10, 0, DType::f64);
+    Tensor mr = m.clone(), vr = v.clone();
+    p.backend().adam_step(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001);
+    ref.backend().adam_step(ref, g, mr, vr, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001);
+    REQUIRE_CLOSE(p.contiguous(), ref, 1e-14, 1e-12);
+    REQUIRE_CLOSE(m, mr, 1e-16, 1e-12);
+    // The multi-tensor entry point gives the same.
+    Tensor p2 = Tensor::uniform({4, 3}, -1, 1, 7, 0, DType::f64).transpose(0, 1);
+    Tensor m2 = Tensor::uniform({3, 4}, -0.1, 0.1, 9, 0, DType::f64), v2 = Tensor::uniform({3, 4}, 0, 0.01, 10, 0, DType::f64);
+    p2.backend().adam_step_multi({{&p2, &g, &m2, &v2}}, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001);
+    REQUIRE_CLOSE(p2.contiguous(), ref, 1e-14, 1e-12);
+}
+
+TEST_CASE("Adam rejects a parameter listed twice (tied weights would be updated twice)") {
+    Tensor p = Tensor::zeros({3}, DType::f32);
+    p.set_requires_grad(true);
+    REQUIRE_THROWS_WITH((nn::Adam({{{{"a", p}, {"b", p}}, 0.1}}, 0.9, 0.999, 1e-8)),
+                        Catch::Matchers::Contains("'b'") && Catch::Matchers::Contains("'a'"));
+}
+
 TEST_CASE("StepLR multiplies learning rates every step_size epochs") {
     Tensor a = Tensor::zeros({1}), b = Tensor::zeros({1});
     a.set_requires_grad(true);
@@ -82,4 +108,11 @@ TEST_CASE("clip_grad_norm scales all gradients to the global norm") {
     REQUIRE(nn::clip_grad_norm({a, b}, 1.0) == Approx(5.0));
     REQUIRE(a.grad().to_vector()[0] == Approx(0.6));
     REQUIRE(b.grad().to_vector()[0] == Approx(0.8));
+    // Parameters of different dtypes in one call.
+    Tensor c = Tensor::zeros({1}, DType::f32);
+    c.set_requires_grad(true);
+    c.set_grad(Tensor::from_vector(std::vector<double>{12}, {1}, DType::f32));
+    a.set_grad(Tensor::from_vector(std::vector<double>{3, 0}, {2}, DType::f64));
+    b.set_grad(Tensor::from_vector(std::vector<double>{4}, {1}, DType::f64));
+    REQUIRE(nn::clip_grad_norm({a, b, c}, 100.0) == Approx(13.0));
 }

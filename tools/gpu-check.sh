@@ -6,8 +6,8 @@
 # the same step, and a short `dcodr train` + `eval --device cuda`; writes logs, the JSON
 # results, comparison.json and summary.json into the folder given as the only argument.
 # Sized to finish in under 5 minutes: tests 120 s, diagnosis reruns (only after a failure)
-# 2 x 45 s, then five benchmark runs of typically 10-20 s each (each capped at BENCH_TIMEOUT,
-# 75 s); override with TEST_TIMEOUT / DEBUG_TIMEOUT / BENCH_TIMEOUT.
+# 2 x 45 s, then the benchmark, training and PyTorch runs of typically 10-30 s each (each
+# capped at BENCH_TIMEOUT, 75 s), all within TOTAL_BUDGET (480 s); override any of these.
 #
 #   tools/gpu-check.sh "$OUT"          # e.g. inside the device tool's run command
 #   BUILD=build-other tools/gpu-check.sh out/   # another build folder
@@ -22,6 +22,21 @@ start=$(date +%s)
 export DCODR_FIXTURES=${DCODR_FIXTURES:-$PWD/tests/fixtures}
 
 log() { echo "[gpu-check $(date +%H:%M:%S)] $*" | tee -a "$OUT/gpu-check.log"; }
+# Every stage runs under `bounded SECONDS cmd...`: its own limit, cut to what is left of
+# TOTAL_BUDGET (default 480 s) so the whole script ends, summary written, inside one device
+# call's limit even if every stage hangs; a stage with under 5 s left is skipped (exit 124).
+TOTAL_BUDGET=${TOTAL_BUDGET:-480}
+deadline=$(( $(date +%s) + TOTAL_BUDGET ))
+bounded() {
+  local want=$1; shift
+  local left=$(( deadline - $(date +%s) - 10 ))
+  (( left < want )) && want=$left
+  if (( want < 5 )); then
+    echo "[gpu-check $(date +%H:%M:%S)] skipped (time budget spent): $*" >> "$OUT/gpu-check.log"
+    return 124
+  fi
+  timeout "$want" "$@"
+}
 json_str() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))' 2>/dev/null || echo '""'; }
 
 log "build folder: $BUILD; output: $OUT"
@@ -48,7 +63,7 @@ if [ -x "$TEST_BIN" ]; then
     log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH; still missing: ${missing_libs:-none}"
   fi
   log "running $TEST_BIN (timeout ${TEST_TIMEOUT}s)"
-  timeout "$TEST_TIMEOUT" "$TEST_BIN" --durations yes > "$OUT/test_cuda_parity.log" 2>&1
+  bounded "$TEST_TIMEOUT" "$TEST_BIN" --durations yes > "$OUT/test_cuda_parity.log" 2>&1
   test_rc=$?
   test_summary=$(grep -E "All tests passed|test cases:|assertions:" "$OUT/test_cuda_parity.log" | tr '\n' ' ')
   skipped=$(grep -c "SKIPPED" "$OUT/test_cuda_parity.log" || true)
@@ -65,11 +80,11 @@ if [ -x "$TEST_BIN" ]; then
     # Diagnosis for a one-shot GPU session: kernels run synchronously so a fault is reported
     # at the launch that caused it, then compute-sanitizer's memcheck (out-of-bounds etc.).
     log "tests failed: rerunning with CUDA_LAUNCH_BLOCKING=1 (timeout ${DEBUG_TIMEOUT}s)"
-    CUDA_LAUNCH_BLOCKING=1 timeout "$DEBUG_TIMEOUT" "$TEST_BIN" > "$OUT/test_cuda_parity.blocking.log" 2>&1
+    CUDA_LAUNCH_BLOCKING=1 bounded "$DEBUG_TIMEOUT" "$TEST_BIN" > "$OUT/test_cuda_parity.blocking.log" 2>&1
     SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     if [ -n "$SAN" ]; then
       log "running compute-sanitizer memcheck (timeout ${DEBUG_TIMEOUT}s)"
-      timeout "$DEBUG_TIMEOUT" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" \
+      bounded "$DEBUG_TIMEOUT" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" \
         > "$OUT/test_cuda_parity.memcheck.log" 2>&1
       log "memcheck: $(grep -E "ERROR SUMMARY" "$OUT/test_cuda_parity.memcheck.log" | tail -1)"
     fi
@@ -81,7 +96,7 @@ fi
 other_rc=0
 for t in "$BUILD"/tests/test_tensor; do
   [ -x "$t" ] || continue
-  timeout 30 "$t" > "$OUT/$(basename "$t").log" 2>&1 || other_rc=$?
+  bounded 30 "$t" > "$OUT/$(basename "$t").log" 2>&1 || other_rc=$?
 done
 
 # ---- benchmarks: ours, the per-op breakdown, the host data side, then PyTorch on the same
@@ -92,18 +107,18 @@ STEP_ARGS="--device cuda --tf32 --warmup 5 --repeats 20"
 if [ -x "$DCODR" ]; then
   if "$DCODR" bench step --help > /dev/null 2>&1; then
     log "running $DCODR bench step $STEP_ARGS (timeout ${BENCH_TIMEOUT}s)"
-    timeout "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS > "$OUT/bench_step.json" 2> "$OUT/bench_step.log"
+    bounded "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS > "$OUT/bench_step.json" 2> "$OUT/bench_step.log"
     bench_rc=$?
     bench_status="ran (rc=$bench_rc)"
     log "bench step: rc=$bench_rc $(grep -E '"median_ms"|peak_allocated' "$OUT/bench_step.json" 2>/dev/null | tr -d '\n ')"
     log "bench step, PyTorch's cuDNN rules (non-deterministic algorithms allowed)"
-    timeout "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS --nondeterministic \
+    bounded "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS --nondeterministic \
       > "$OUT/bench_step_nondet.json" 2> "$OUT/bench_step_nondet.log"
     log "bench step --profile 5 (per-op breakdown in bench_profile.txt)"
-    timeout "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda --tf32 --warmup 3 --repeats 3 --profile 5 \
+    bounded "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda --tf32 --warmup 3 --repeats 3 --profile 5 \
       --profile-top 40 > "$OUT/bench_profile.json" 2> "$OUT/bench_profile.txt"
     log "bench augment (host threads: $(nproc))"
-    timeout 60 "$DCODR" bench augment > "$OUT/bench_augment.json" 2> "$OUT/bench_augment.log"
+    bounded 60 "$DCODR" bench augment > "$OUT/bench_augment.json" 2> "$OUT/bench_augment.log"
   else
     bench_status="skipped: '$DCODR bench step' not available in this build"
   fi
@@ -113,10 +128,10 @@ log "benchmark: $bench_status"
 train_rc=-1
 if [ -x "$DCODR" ]; then
   log "dcodr train + eval --device cuda (ResNet-18, 300 steps; timeout ${BENCH_TIMEOUT}s each)"
-  timeout "$BENCH_TIMEOUT" "$DCODR" train --device cuda --data synthetic --synthetic-count 6000 --depth 18 \
+  bounded "$BENCH_TIMEOUT" "$DCODR" train --device cuda --data synthetic --synthetic-count 6000 --depth 18 \
     --steps 300 --log-every 50 --out "$OUT/train_run" > "$OUT/train_run.log" 2>&1
   train_rc=$?
-  timeout "$BENCH_TIMEOUT" "$DCODR" eval --device cuda --weights "$OUT/train_run/encoder.safetensors" \
+  bounded "$BENCH_TIMEOUT" "$DCODR" eval --device cuda --weights "$OUT/train_run/encoder.safetensors" \
     --data synthetic --synthetic-count 6000 --probe-epochs 10 --json "$OUT/train_run/eval.json" \
     >> "$OUT/train_run.log" 2>&1 || train_rc=$((train_rc == 0 ? 1 : train_rc))
   rm -f "$OUT"/train_run/*.safetensors  # large; the logs and eval.json are what matter here
@@ -126,10 +141,10 @@ torch_rc=-1
 if [ -f tools/torch_step_reference.py ]; then
   # Like for like with ours: TF32 in cuDNN and cuBLAS, deterministic cuDNN; then PyTorch's defaults.
   log "PyTorch reference step (timeout ${BENCH_TIMEOUT}s each)"
-  timeout "$BENCH_TIMEOUT" python3 tools/torch_step_reference.py --tf32-matmul --deterministic --warmup 5 \
+  bounded "$BENCH_TIMEOUT" python3 tools/torch_step_reference.py --tf32-matmul --deterministic --warmup 5 \
     --repeats 20 --out "$OUT/torch_step.json" > /dev/null 2> "$OUT/torch_step.log"
   torch_rc=$?
-  timeout "$BENCH_TIMEOUT" python3 tools/torch_step_reference.py --warmup 5 --repeats 20 --profile 5 \
+  bounded "$BENCH_TIMEOUT" python3 tools/torch_step_reference.py --warmup 5 --repeats 20 --profile 5 \
     --out "$OUT/torch_step_defaults.json" > /dev/null 2> "$OUT/torch_step_defaults.log"
   log "PyTorch reference: rc=$torch_rc"
 fi

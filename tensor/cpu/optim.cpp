@@ -7,6 +7,13 @@ namespace dcodr {
 
 void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double b1,
                            double b2, double eps, double c1, double c2) {
+    // The fused loop indexes all four as flat arrays; anything else takes the composed path
+    // (whose binary ops handle strided views), as on the GPU.
+    if (!param.is_contiguous() || !grad.is_contiguous() || !m.is_contiguous() || !v.is_contiguous() ||
+        grad.dtype() != param.dtype() || m.dtype() != param.dtype() || v.dtype() != param.dtype()) {
+        Backend::adam_step(param, grad, m, v, lr, b1, b2, eps, c1, c2);
+        return;
+    }
     dispatch_floating(param.dtype(), "adam_step", [&](auto tag) {
         using T = decltype(tag);
         T* p = param.data<T>();
