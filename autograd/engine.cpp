@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "tensor/ops.h"
+#include "tensor/profiler.h"
 
 namespace dcodr {
 
@@ -53,6 +54,7 @@ static void accumulate_leaf(Tensor leaf, const Tensor& g) {
 }
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+    profiler::PhaseScope phase(profiler::Phase::backward);  // for `bench step --profile`'s breakdown
     DCODR_CHECK(root.requires_grad(), "backward: the tensor does not require grad (no input required grad, or it "
                 "was computed under NoGradGuard)");
     Tensor seed = grad;

@@ -7,6 +7,7 @@
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
+#include "tensor/profiler.h"
 
 namespace dcodr::nn {
 
@@ -33,6 +34,7 @@ Adam::Adam(std::vector<Group> groups, double beta1, double beta2, double eps)
 }
 
 void Adam::step() {
+    profiler::PhaseScope phase(profiler::Phase::optimizer);
     ++step_;
     double c1 = 1 - std::pow(beta1_, static_cast<double>(step_));
     double c2 = 1 - std::pow(beta2_, static_cast<double>(step_));
@@ -99,6 +101,7 @@ void Adam::load_state(const std::vector<NamedTensor>& state) {
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     DCODR_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be positive, got {}", max_norm);
+    profiler::PhaseScope phase(profiler::Phase::optimizer);
     // Per-parameter sums of squares stay on their device; one item() per (device, dtype), so a
     // GPU run waits once per step instead of once per parameter.
     std::map<std::pair<std::string, int>, std::vector<Tensor>> parts;

@@ -13,14 +13,19 @@ namespace dcodr::profiler {
 namespace {
 struct Pending {
     std::string op, detail;
+    Phase phase;
     std::unique_ptr<DeviceTimer> timer;
 };
+
+thread_local Phase t_phase = Phase::forward;
+constexpr int kPhases = 3;
 
 std::mutex g_mutex;
 std::atomic<bool> g_enabled{false};  // read on every backend_for(): no lock when off
 Device g_device = Device::cpu();
 std::vector<Pending> g_pending;
 std::map<std::pair<std::string, std::string>, Row> g_totals;
+double g_phase_ms[kPhases] = {};
 
 // Reads the pending timers into the totals; caller holds g_mutex. Reading waits for the
 // device, so it is done in batches (every 4096 ops, and at flush) rather than per op.
@@ -31,8 +36,10 @@ void drain() {
             r.op = p.op;
             r.detail = p.detail;
         }
+        double ms = p.timer->elapsed_ms();
         r.calls += 1;
-        r.ms += p.timer->elapsed_ms();
+        r.ms += ms;
+        g_phase_ms[static_cast<int>(p.phase)] += ms;
     }
     g_pending.clear();
 }
@@ -42,6 +49,13 @@ std::vector<Row> sorted(std::vector<Row> rows) {
     return rows;
 }
 }  // namespace
+
+const char* phase_name(Phase p) {
+    static const char* names[kPhases] = {"forward", "backward", "optimizer"};
+    return names[static_cast<int>(p)];
+}
+PhaseScope::PhaseScope(Phase p) : previous_(t_phase) { t_phase = p; }
+PhaseScope::~PhaseScope() { t_phase = previous_; }
 
 void enable(Device device) {
     std::lock_guard<std::mutex> lock(g_mutex);
@@ -63,7 +77,7 @@ bool enabled_for(Device device) {
 
 void record(std::string op, std::string detail, std::unique_ptr<DeviceTimer> timer) {
     std::lock_guard<std::mutex> lock(g_mutex);
-    g_pending.push_back({std::move(op), std::move(detail), std::move(timer)});
+    g_pending.push_back({std::move(op), std::move(detail), t_phase, std::move(timer)});
     if (g_pending.size() >= 4096) drain();  // bounds the number of live GPU events
 }
 
@@ -93,10 +107,19 @@ std::vector<Row> rows_by_op() {
     return sorted(std::move(rows));
 }
 
+std::vector<std::pair<Phase, double>> phase_totals() {
+    flush();
+    std::lock_guard<std::mutex> lock(g_mutex);
+    std::vector<std::pair<Phase, double>> out;
+    for (int i = 0; i < kPhases; ++i) out.push_back({static_cast<Phase>(i), g_phase_ms[i]});
+    return out;
+}
+
 void reset() {
     std::lock_guard<std::mutex> lock(g_mutex);
     drain();
     g_totals.clear();
+    for (double& ms : g_phase_ms) ms = 0;
 }
 
 }  // namespace dcodr::profiler

@@ -33,12 +33,30 @@ struct Row {
     double ms = 0;
 };
 
+// The part of a training step an op belongs to, for a coarse breakdown: scoped guards mark
+// the autograd engine's backward pass and the optimizer; everything else counts as forward
+// (the loss and the uploads included). Per thread.
+enum class Phase : std::uint8_t { forward, backward, optimizer };
+const char* phase_name(Phase p);
+class PhaseScope {
+public:
+    explicit PhaseScope(Phase p);
+    ~PhaseScope();
+    PhaseScope(const PhaseScope&) = delete;
+    PhaseScope& operator=(const PhaseScope&) = delete;
+
+private:
+    Phase previous_;
+};
+
 // Resolves every pending timer (waits for the device) and adds it to the totals.
 void flush();
 // Totals since the last reset(), one row per (op, detail), slowest first. Calls flush().
 std::vector<Row> rows_by_detail();
 // The same, summed over details: one row per op.
 std::vector<Row> rows_by_op();
+// Milliseconds per phase since the last reset() (forward, backward, optimizer). Calls flush().
+std::vector<std::pair<Phase, double>> phase_totals();
 void reset();
 
 // Recording, used by the ProfilingBackend: an op's timer is started and stopped around the

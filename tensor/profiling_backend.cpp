@@ -26,14 +26,21 @@ std::string conv_detail(const Tensor& x, const Shape& w, const Conv2dParams& p) 
     return s;
 }
 
+// Kernel ops running inside another timed op on this thread (a kernel that makes an operand
+// contiguous first): counted as part of the outer op, not again on their own.
+thread_local int t_depth = 0;
+
 // Runs `op` between the marks of a fresh timer and records it under (name, detail).
 class Timed {
 public:
-    Timed(Backend& inner, const char* name, std::string detail)
-        : name_(name), detail_(std::move(detail)), timer_(inner.new_timer()) {
+    Timed(Backend& inner, const char* name, std::string detail) : name_(name), detail_(std::move(detail)) {
+        if (t_depth++ > 0) return;
+        timer_ = inner.new_timer();
         timer_->start();
     }
     ~Timed() {
+        --t_depth;
+        if (!timer_) return;
         // A destructor must not throw: if the stop mark fails (a CUDA error from the op itself,
         // say), drop this op's timing; the error resurfaces at the device's next call.
         try {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "autograd/functional.h"
+#include "nn/optim.h"
 #include "tensor/ops.h"
 #include "tensor/profiler.h"
 #include "tests/test_util.h"
@@ -131,4 +132,43 @@ TEST_CASE("a leaf adopts a fresh gradient without copying it, and copies a share
     v.set_requires_grad(true);
     backward(sum(add(v, v)));
     for (double x : v.grad().to_vector()) REQUIRE(x == 2.0);
+}
+
+TEST_CASE("an op that runs other ops inside its kernel is counted once, as itself") {
+    // The CPU's where() makes broadcast operands contiguous inside the kernel (strided_copy).
+    Tensor cond = Tensor::from_vector(std::vector<double>{1, 0, 1}, {3}, DType::f32);
+    Tensor a = random_tensor({4, 3}, 11, -1, 1, DType::f32), b = random_tensor({4, 3}, 12, -1, 1, DType::f32);
+    ProfilingOn on(Device::cpu());
+    Tensor y = kernels::where(cond, a, b);
+    auto rows = profiler::rows_by_op();
+    const auto* w = find_row(rows, "where");
+    REQUIRE(w != nullptr);
+    REQUIRE(w->calls == 1);
+    REQUIRE(find_row(rows, "strided_copy") == nullptr);
+}
+
+TEST_CASE("profiled time is split into forward, backward and optimizer") {
+    Tensor a = random_tensor({8, 6}, 13);
+    Tensor w = random_tensor({6, 4}, 14);
+    w.set_requires_grad(true);
+    nn::Adam adam({{{{"w", w}}, 0.1}}, 0.9, 0.999, 1e-8);
+    ProfilingOn on(Device::cpu());
+    Tensor loss = sum(relu(matmul(a, w)));  // forward: matmul, relu, sum
+    {
+        auto phases = profiler::phase_totals();
+        REQUIRE(phases[0].first == profiler::Phase::forward);
+        REQUIRE(phases[0].second > 0);
+        REQUIRE(phases[1].second == 0);
+        REQUIRE(phases[2].second == 0);
+    }
+    backward(loss);
+    adam.step();
+    auto phases = profiler::phase_totals();
+    REQUIRE(phases[1].first == profiler::Phase::backward);
+    REQUIRE(phases[1].second > 0);
+    REQUIRE(phases[2].first == profiler::Phase::optimizer);
+    REQUIRE(phases[2].second > 0);
+    double total = 0;
+    for (const auto& r : profiler::rows_by_op()) total += r.ms;
+    REQUIRE(phases[0].second + phases[1].second + phases[2].second == Approx(total));
 }

@@ -83,10 +83,19 @@ json::Value profile_steps(method::Trainer& trainer, Device device, std::int64_t 
     for (std::size_t i = 0; i < std::min(top, by_detail.size()); ++i) details.push_back(row_json(by_detail[i], n, total));
     out["by_op"] = ops;
     out["top"] = details;
+    json::Value phases = json::Value::object();
+    std::string phase_line;
+    for (auto [phase, ms] : profiler::phase_totals()) {
+        phases[profiler::phase_name(phase)] = ms / n;
+        phase_line += fmt::format("{}{} {:.2f} ms ({:.1f}%)", phase_line.empty() ? "" : ", ",
+                                  profiler::phase_name(phase), ms / n, total > 0 ? 100.0 * ms / total : 0.0);
+    }
+    out["ms_per_step_by_phase"] = phases;
 
     std::cerr << fmt::format("per-op time on {} over {} profiled steps (profiled step median {:.2f} ms; "
                              "kernel ops sum to {:.2f} ms/step)\n",
                              device.str(), steps, median_of(wall), total / n);
+    std::cerr << "by phase: " << phase_line << "\n";
     std::cerr << fmt::format("{:>10} {:>7} {:>10}  {}\n", "ms/step", "share", "calls/step", "op");
     for (const auto& r : by_op)
         std::cerr << fmt::format("{:10.3f} {:6.1f}% {:10.1f}  {}\n", r.ms / n, 100.0 * r.ms / total,

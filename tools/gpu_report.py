@@ -81,7 +81,8 @@ prof = (load("bench_profile.json") or {}).get("profile")
 if prof:
     md += [f"Per-op breakdown (`bench step --profile {prof.get('steps')}`, CUDA events; profiled step "
            f"{num(prof.get('profiled_median_ms'))} ms, kernel ops sum {num(prof.get('ops_ms_per_step'))} ms):", "",
-           "| op | ms/step | share | calls/step |", "|---|---|---|---|"]
+           "By phase (ms/step): " + ", ".join(f"{k} {num(v)}" for k, v in prof.get("ms_per_step_by_phase", {}).items()),
+           "", "| op | ms/step | share | calls/step |", "|---|---|---|---|"]
     for r in prof.get("by_op", [])[:12]:
         md.append(f"| {r['op']} | {num(r['ms_per_step'], '{:.3f}')} | {num(r['percent'], '{:.1f}')} % | "
                   f"{num(r['calls_per_step'], '{:.0f}')} |")
