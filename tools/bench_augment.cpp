@@ -21,14 +21,7 @@ namespace {
 
 template <class F>
 double median_ms(std::int64_t repeats, F&& f) {
-    std::vector<double> ms;
-    for (std::int64_t i = 0; i < repeats; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        f(i);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
+    return time_ms(repeats, f).median;
 }
 
 }  // namespace

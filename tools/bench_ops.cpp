@@ -51,29 +51,13 @@ std::vector<ConvLayer> resnet18_convs(std::int64_t image) {
     };
 }
 
-struct Timing {
-    double median, best;  // milliseconds
-};
-
-// Wall time of f over `repeats` runs, after three untimed warm-up runs: the first calls with
-// a new tensor size page-fault their fresh output memory (about 2 ms per MB on the 2-core VM)
-// until glibc's malloc adapts and recycles it, which is the steady state of training.
-template <class F>
-Timing time_ms(int repeats, F&& f) {
-    for (int i = 0; i < 3; ++i) f();
-    std::vector<double> ms;
-    for (int r = 0; r < repeats; ++r) {
-        auto t0 = std::chrono::steady_clock::now();
-        f();
-        auto t1 = std::chrono::steady_clock::now();
-        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    return {ms[ms.size() / 2], ms.front()};
-}
+// Three untimed warm-up calls first: the first calls with a new tensor size page-fault their
+// fresh output memory (about 2 ms per MB on the 2-core VM) until the allocator recycles it,
+// which is the steady state of training.
+constexpr int kWarmup = 3;
 template <class F>
 double median_ms(int repeats, F&& f) {
-    return time_ms(repeats, f).median;
+    return time_ms(repeats, [&](std::int64_t) { f(); }, kWarmup).median;
 }
 
 double gflops(double flop, double ms) { return flop / (ms * 1e6); }
@@ -115,7 +99,7 @@ int bench_ops_main(int argc, char** argv) {
     // The yardstick is the best of several runs: Eigen's threaded GEMM is bimodal on a shared
     // 2-core VM (about half speed whenever one thread lags), and a slow yardstick would flatter
     // the conv ratios. The GEMM is short, so it gets 3x the repeats.
-    Timing mm_t = time_ms(3 * o.repeats, [&] { kernels::matmul(a, b); });
+    Timing mm_t = time_ms(3 * o.repeats, [&](std::int64_t) { kernels::matmul(a, b); }, kWarmup);
     double mm_gf = gflops(2.0 * mm * mm * mm, mm_t.best);
 
     std::string out = "{\n";

@@ -22,11 +22,6 @@ namespace dcodr::tools {
 
 namespace {
 
-double median_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 struct StepTimes {
     std::vector<double> device_ms;  // device timer (CUDA events on a GPU, the host clock on the CPU)
     std::vector<double> wall_ms;    // host clock
