@@ -9,8 +9,11 @@
 
 namespace dcodr::cuda {
 
-// The declaration tensor/backend.cpp uses.
+// The declarations tensor/backend.cpp uses (tensor/no_cuda.cpp defines them in CPU-only builds).
+bool compiled();
 Backend* make_backend(int index);
+
+bool compiled() { return true; }
 
 [[noreturn]] void cuda_fail(const std::string& message) { throw Error(message); }
 

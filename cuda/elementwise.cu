@@ -268,7 +268,7 @@ __global__ void adam_multi_kernel(const AdamChunk* chunks, std::int64_t num_chun
 void launch_unary(UOp op, int dt, const void* x, void* out, std::int64_t n, double alpha, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        unary_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(op, static_cast<const T*>(x), static_cast<T*>(out), n,
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, unary_kernel<T>)(op, static_cast<const T*>(x), static_cast<T*>(out), n,
                                                            static_cast<T>(alpha));
         DCODR_CUDA_LAUNCH_CHECK();
     });
@@ -282,9 +282,9 @@ void launch_binary(BOp op, int dt, const void* a, const void* b, void* out, cons
         auto pb = static_cast<const T*>(b);
         auto po = static_cast<T*>(out);
         if (ix)
-            binary_strided_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(op, pa, pb, po, *ix, n, static_cast<T>(alpha));
+            DCODR_LAUNCH(blocks_for(n), kThreads, s, binary_strided_kernel<T>)(op, pa, pb, po, *ix, n, static_cast<T>(alpha));
         else
-            binary_flat_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(op, pa, pb, po, n, static_cast<T>(alpha));
+            DCODR_LAUNCH(blocks_for(n), kThreads, s, binary_flat_kernel<T>)(op, pa, pb, po, n, static_cast<T>(alpha));
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }
@@ -293,7 +293,7 @@ void launch_where(int dt, const void* cond, const void* a, const void* b, void* 
                   std::int64_t n, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        where_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(cond), static_cast<const T*>(a),
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, where_kernel<T>)(static_cast<const T*>(cond), static_cast<const T*>(a),
                                                            static_cast<const T*>(b), static_cast<T*>(out), ix, n);
         DCODR_CUDA_LAUNCH_CHECK();
     });
@@ -305,10 +305,10 @@ void launch_sum_rows(int dt, const void* x, void* out, std::int64_t rows, std::i
         auto px = static_cast<const T*>(x);
         auto po = static_cast<T*>(out);
         if (n <= 1024) {
-            sum_rows_warp<T><<<blocks_for(rows * 32), kThreads, 0, s>>>(px, po, rows, n);
+            DCODR_LAUNCH(blocks_for(rows * 32), kThreads, s, sum_rows_warp<T>)(px, po, rows, n);
         } else {
             unsigned grid = static_cast<unsigned>(rows < kRowGrid ? rows : kRowGrid);
-            sum_rows_block<T><<<grid, kThreads, 0, s>>>(px, po, rows, n);
+            DCODR_LAUNCH(grid, kThreads, s, sum_rows_block<T>)(px, po, rows, n);
         }
         DCODR_CUDA_LAUNCH_CHECK();
     });
@@ -318,7 +318,7 @@ void launch_adam_step(int dt, void* param, const void* grad, void* m, void* v, s
                       double beta1, double beta2, double eps, double c1, double c2, cudaStream_t s) {
     dispatch_float(dt, "adam_step", [&](auto tag) {
         using T = decltype(tag);
-        adam_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, adam_kernel<T>)(
             static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(m), static_cast<T*>(v), n,
             static_cast<T>(lr / c1), static_cast<T>(beta1), static_cast<T>(beta2), static_cast<T>(eps),
             static_cast<T>(1.0 / std::sqrt(c2)));
@@ -331,7 +331,7 @@ void launch_adam_multi(int dt, const AdamChunk* chunks, std::int64_t num_chunks,
     dispatch_float(dt, "adam_step", [&](auto tag) {
         using T = decltype(tag);
         unsigned grid = static_cast<unsigned>(num_chunks < kRowGrid ? num_chunks : kRowGrid);
-        adam_multi_kernel<T><<<grid, kThreads, 0, s>>>(chunks, num_chunks, static_cast<T>(lr / c1),
+        DCODR_LAUNCH(grid, kThreads, s, adam_multi_kernel<T>)(chunks, num_chunks, static_cast<T>(lr / c1),
                                                        static_cast<T>(beta1), static_cast<T>(beta2),
                                                        static_cast<T>(eps), static_cast<T>(1.0 / std::sqrt(c2)));
         DCODR_CUDA_LAUNCH_CHECK();
@@ -369,9 +369,9 @@ void launch_sum_rows_split(int dt, const void* x, void* out, std::int64_t rows, 
         using T = decltype(tag);
         auto* partial = static_cast<acc_t<T>*>(scratch);
         dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(rows));
-        sum_chunks<T><<<grid, kThreads, 0, s>>>(static_cast<const T*>(x), partial, n, chunk, chunks);
+        DCODR_LAUNCH(grid, kThreads, s, sum_chunks<T>)(static_cast<const T*>(x), partial, n, chunk, chunks);
         DCODR_CUDA_LAUNCH_CHECK();
-        sum_partials<T><<<static_cast<unsigned>(rows), 32, 0, s>>>(partial, static_cast<T*>(out), rows, chunks);
+        DCODR_LAUNCH(static_cast<unsigned>(rows), 32, s, sum_partials<T>)(partial, static_cast<T*>(out), rows, chunks);
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }
@@ -383,10 +383,10 @@ void launch_max_rows(int dt, const void* x, void* out, std::int64_t* argmax, std
         auto px = static_cast<const T*>(x);
         auto po = static_cast<T*>(out);
         if (n <= 64) {
-            max_rows_thread<T><<<blocks_for(rows), kThreads, 0, s>>>(px, po, argmax, rows, n);
+            DCODR_LAUNCH(blocks_for(rows), kThreads, s, max_rows_thread<T>)(px, po, argmax, rows, n);
         } else {
             unsigned grid = static_cast<unsigned>(rows < kRowGrid ? rows : kRowGrid);
-            max_rows_block<T><<<grid, kThreads, 0, s>>>(px, po, argmax, rows, n);
+            DCODR_LAUNCH(grid, kThreads, s, max_rows_block<T>)(px, po, argmax, rows, n);
         }
         DCODR_CUDA_LAUNCH_CHECK();
     });

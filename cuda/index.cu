@@ -107,7 +107,7 @@ void launch_index_select(int dt, const void* x, const std::int64_t* idx, void* o
                          std::int64_t n, std::int64_t k, std::int64_t inner, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        index_select_kernel<T><<<blocks_for(outer * k * inner), kThreads, 0, s>>>(
+        DCODR_LAUNCH(blocks_for(outer * k * inner), kThreads, s, index_select_kernel<T>)(
             static_cast<const T*>(x), idx, static_cast<T*>(out), outer, n, k, inner);
         DCODR_CUDA_LAUNCH_CHECK();
     });
@@ -117,7 +117,7 @@ void launch_gather(int dt, const void* x, const std::int64_t* idx, void* out, st
                    std::int64_t k, std::int64_t inner, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        gather_kernel<T><<<blocks_for(outer * k * inner), kThreads, 0, s>>>(static_cast<const T*>(x), idx,
+        DCODR_LAUNCH(blocks_for(outer * k * inner), kThreads, s, gather_kernel<T>)(static_cast<const T*>(x), idx,
                                                                             static_cast<T*>(out), outer, n, k, inner);
         DCODR_CUDA_LAUNCH_CHECK();
     });
@@ -139,14 +139,14 @@ void launch_index_add(int dt, const void* src, const std::int64_t* idx, void* ou
     auto* pos_sorted = reinterpret_cast<std::int64_t*>(base + 2 * arr);
     void* temp = base + 3 * arr;
     std::size_t temp_bytes = scratch_bytes - 3 * arr;
-    iota_kernel<<<blocks_for(k), kThreads, 0, s>>>(pos_in, k);
+    DCODR_LAUNCH(blocks_for(k), kThreads, s, iota_kernel)(pos_in, k);
     DCODR_CUDA_LAUNCH_CHECK();
     // Indices were range-checked (CPU) or are trusted (GPU): all in [0, n), so key_bits(n) bits suffice.
     DCODR_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, idx, idx_sorted, pos_in, pos_sorted, k, 0,
                                                      key_bits(n), s));
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        index_add_kernel<T><<<blocks_for(outer * n * inner), kThreads, 0, s>>>(
+        DCODR_LAUNCH(blocks_for(outer * n * inner), kThreads, s, index_add_kernel<T>)(
             static_cast<const T*>(src), idx_sorted, pos_sorted, static_cast<T*>(out), outer, n, k, inner);
         DCODR_CUDA_LAUNCH_CHECK();
     });
@@ -156,7 +156,7 @@ void launch_scatter_add(int dt, const void* src, const std::int64_t* idx, void* 
                         std::int64_t n, std::int64_t k, std::int64_t inner, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        scatter_add_kernel<T><<<blocks_for(outer * n * inner), kThreads, 0, s>>>(
+        DCODR_LAUNCH(blocks_for(outer * n * inner), kThreads, s, scatter_add_kernel<T>)(
             static_cast<const T*>(src), idx, static_cast<T*>(out), outer, n, k, inner);
         DCODR_CUDA_LAUNCH_CHECK();
     });

@@ -28,7 +28,7 @@ struct Strided {
     int ndim = 0;
     std::int64_t size[kMaxDims];
     std::int64_t stride[N][kMaxDims];
-#if defined(__CUDACC__)
+#if defined(__CUDACC__) || defined(DCODR_CUDA_SIM)
     // Element offsets of linear (row-major) index i in each operand.
     __device__ __forceinline__ void offsets(std::int64_t i, std::int64_t (&off)[N]) const {
 #pragma unroll
@@ -43,6 +43,16 @@ struct Strided {
     }
 #endif
 };
+
+// Kernel launch: `DCODR_LAUNCH(grid, block, stream, kernel<T>)(args...)` is
+// `kernel<T><<<grid, block, 0, stream>>>(args...)` under nvcc, and a launch on the CUDA
+// simulator (cuda/sim, docs/cuda-simulator.md) when the .cu files are compiled as C++.
+#if defined(DCODR_CUDA_SIM)
+#define DCODR_LAUNCH(grid, block, stream, ...) \
+    ::dcodr::cuda::sim::launcher(dim3(grid), dim3(block), (stream), __VA_ARGS__, #__VA_ARGS__)
+#else
+#define DCODR_LAUNCH(grid, block, stream, ...) __VA_ARGS__<<<(grid), (block), 0, (stream)>>>
+#endif
 
 inline unsigned blocks_for(std::int64_t n, int threads = kThreads) {
     std::int64_t b = (n + threads - 1) / threads;

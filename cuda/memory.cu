@@ -50,7 +50,7 @@ __global__ void normal_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uin
 void launch_fill(void* p, int dt, double value, std::int64_t n, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        fill_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(p), static_cast<T>(value), n);
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, fill_kernel<T>)(static_cast<T*>(p), static_cast<T>(value), n);
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }
@@ -58,7 +58,7 @@ void launch_fill(void* p, int dt, double value, std::int64_t n, cudaStream_t s) 
 void launch_arange(void* p, int dt, std::int64_t n, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        arange_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(p), n);
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, arange_kernel<T>)(static_cast<T*>(p), n);
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }
@@ -70,11 +70,9 @@ void launch_copy(void* dst, int ddt, const void* src, int sdt, const Strided<2>*
         dispatch_all(sdt, [&](auto stag) {
             using S = decltype(stag);
             if (ix) {
-                strided_copy_kernel<D, S>
-                    <<<blocks_for(n), kThreads, 0, s>>>(static_cast<D*>(dst), static_cast<const S*>(src), *ix, n);
+                DCODR_LAUNCH(blocks_for(n), kThreads, s, strided_copy_kernel<D, S>)(static_cast<D*>(dst), static_cast<const S*>(src), *ix, n);
             } else {
-                convert_kernel<D, S>
-                    <<<blocks_for(n), kThreads, 0, s>>>(static_cast<D*>(dst), static_cast<const S*>(src), n);
+                DCODR_LAUNCH(blocks_for(n), kThreads, s, convert_kernel<D, S>)(static_cast<D*>(dst), static_cast<const S*>(src), n);
             }
             DCODR_CUDA_LAUNCH_CHECK();
         });
@@ -85,7 +83,7 @@ void launch_uniform(void* p, int dt, std::int64_t n, std::uint64_t seed, std::ui
                     cudaStream_t s) {
     dispatch_float(dt, "uniform", [&](auto tag) {
         using T = decltype(tag);
-        uniform_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(p), n, seed, offset, lo, hi);
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, uniform_kernel<T>)(static_cast<T*>(p), n, seed, offset, lo, hi);
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }
@@ -94,7 +92,7 @@ void launch_normal(void* p, int dt, std::int64_t n, std::uint64_t seed, std::uin
                    double std, cudaStream_t s) {
     dispatch_float(dt, "normal", [&](auto tag) {
         using T = decltype(tag);
-        normal_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(p), n, seed, offset, mean, std);
+        DCODR_LAUNCH(blocks_for(n), kThreads, s, normal_kernel<T>)(static_cast<T*>(p), n, seed, offset, mean, std);
         DCODR_CUDA_LAUNCH_CHECK();
     });
 }

@@ -343,7 +343,7 @@ __global__ void __launch_bounds__(kBnThreads)
 #define DCODR_FLOAT_LAUNCH_T(name, kernel, grid, threads, ...)       \
     dispatch_float(dt, name, [&](auto tag) {                         \
         using T = decltype(tag);                                     \
-        kernel<T><<<grid, threads, 0, s>>>(__VA_ARGS__);             \
+        DCODR_LAUNCH(grid, threads, s, kernel<T>)(__VA_ARGS__);             \
         DCODR_CUDA_LAUNCH_CHECK();                                   \
     })
 #define DCODR_FLOAT_LAUNCH(name, kernel, grid, ...) DCODR_FLOAT_LAUNCH_T(name, kernel, grid, kThreads, __VA_ARGS__)
@@ -376,7 +376,7 @@ void launch_adaptive_avg_bwd(int dt, const void* gy, void* gx, const PoolGeom& g
 void launch_upsample_fwd(int dt, const void* x, void* y, const PoolGeom& g, cudaStream_t s) {
     dispatch_all(dt, [&](auto tag) {
         using T = decltype(tag);
-        upsample_fwd<T><<<blocks_for(g.planes * g.oh * g.ow), kThreads, 0, s>>>(static_cast<const T*>(x),
+        DCODR_LAUNCH(blocks_for(g.planes * g.oh * g.ow), kThreads, s, upsample_fwd<T>)(static_cast<const T*>(x),
                                                                                  static_cast<T*>(y), g);
         DCODR_CUDA_LAUNCH_CHECK();
     });

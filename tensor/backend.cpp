@@ -27,25 +27,21 @@ const char* binary_name(BinaryOp op) {
     return names[static_cast<int>(op)];
 }
 
-#ifdef DCODR_WITH_CUDA
 namespace cuda {
-// Defined in cuda/cuda_backend.cu: opens device `index`, or throws a clear error.
+// The device side, chosen at link time: cuda/backend.cpp in a CUDA build (or in the CUDA
+// simulator's build, cuda/sim), tensor/no_cuda.cpp otherwise. So this file, and everything
+// else in the core library, compiles the same whether or not CUDA is there.
+bool compiled();
+// Opens device `index`, or throws a clear error.
 Backend* make_backend(int index);
 }  // namespace cuda
-#endif
 
 namespace {
 std::mutex g_mutex;
 std::map<int, Backend*> g_cuda_backends;  // one per GPU, alive for the whole process
 }  // namespace
 
-bool cuda_compiled() {
-#ifdef DCODR_WITH_CUDA
-    return true;
-#else
-    return false;
-#endif
-}
+bool cuda_compiled() { return cuda::compiled(); }
 std::string compiled_backends() { return cuda_compiled() ? "cpu, cuda" : "cpu"; }
 
 Backend& backend_for(Device device) {
@@ -57,16 +53,12 @@ Backend& device_backend(Device device) {
     if (device.is_cpu()) return cpu_backend();
     DCODR_CHECK(cuda_compiled(), "device {} requested, but this dcodr was built without CUDA "
                 "(reconfigure with -Dcuda=enabled on a machine with nvcc and cuDNN)", device.str());
-#ifdef DCODR_WITH_CUDA
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_cuda_backends.find(device.index);
     if (it != g_cuda_backends.end()) return *it->second;
     Backend* b = cuda::make_backend(device.index);  // throws a clear error when no GPU is usable
     g_cuda_backends[device.index] = b;
     return *b;
-#else
-    fail("unreachable");
-#endif
 }
 
 namespace {

@@ -40,18 +40,6 @@ namespace {
 
 std::string g_no_gpu_reason;
 
-// Self-check mode (DCODR_PARITY_SELF_CHECK=1, run by `meson test` as test_cuda_parity_selfcheck):
-// the "GPU" side is the CPU, so every parity case runs its test code on machines without a GPU
-// (a harness bug then shows up in CI, not in the short GPU session). Cases that call CUDA-only
-// APIs skip. Proves nothing about the CUDA kernels.
-bool self_check() {
-    static const bool on = [] {
-        const char* v = std::getenv("DCODR_PARITY_SELF_CHECK");
-        return v && std::string(v) == "1";
-    }();
-    return on;
-}
-
 // A CUDA device this process can use (g_no_gpu_reason says why not).
 bool real_gpu() {
     static int state = -1;
@@ -67,8 +55,8 @@ bool real_gpu() {
     return state == 1;
 }
 
-// Where the "GPU" side of the parity cases can run: a real device, or the CPU in self-check mode.
-bool have_gpu() { return self_check() || real_gpu(); }
+// A GPU, or the CUDA simulator (test_cuda_parity_sim), to run the parity cases on.
+bool have_gpu() { return real_gpu(); }
 
 #define REQUIRE_GPU_OR_SKIP()                                                                  \
     do {                                                                                       \
@@ -79,17 +67,8 @@ bool have_gpu() { return self_check() || real_gpu(); }
         }                                                                                      \
     } while (0)
 
-#define REQUIRE_REAL_GPU_OR_SKIP()                                                             \
-    do {                                                                                       \
-        REQUIRE_GPU_OR_SKIP();                                                                 \
-        if (self_check()) {                                                                    \
-            WARN("SKIPPED in self-check mode: uses CUDA-only controls");                       \
-            return;                                                                            \
-        }                                                                                      \
-    } while (0)
-
 const Device kCpu = Device::cpu();
-const Device kGpu = self_check() ? Device::cpu() : Device::cuda(0);
+const Device kGpu = Device::cuda(0);
 
 // Random float32 input made on the CPU, then moved (so inputs are identical by construction).
 Tensor rnd(const Shape& s, std::uint64_t seed, Device d, double lo = -1.0, double hi = 1.0,
@@ -578,7 +557,7 @@ TEST_CASE("cuda: results are deterministic run to run", "[cuda]") {
 
 #ifdef DCODR_WITH_CUDA
 TEST_CASE("cuda: caching allocator reuses blocks and reports memory", "[cuda]") {
-    REQUIRE_REAL_GPU_OR_SKIP();
+    REQUIRE_GPU_OR_SKIP();
     dcodr::cuda::synchronize();
     auto before = dcodr::cuda::memory_stats();
     {
@@ -606,7 +585,7 @@ TEST_CASE("cuda: caching allocator reuses blocks and reports memory", "[cuda]") 
 }
 
 TEST_CASE("cuda: TF32 switch and cuDNN benchmark mode give close results", "[cuda]") {
-    REQUIRE_REAL_GPU_OR_SKIP();
+    REQUIRE_GPU_OR_SKIP();
     Tensor a = rnd({128, 256}, 240, kGpu), b = rnd({256, 64}, 241, kGpu);
     Tensor exact = K::matmul(a, b);
     dcodr::cuda::set_allow_tf32(true);
@@ -695,7 +674,7 @@ TEST_CASE("cuda: composite ops and their gradients (softmax, cross-entropy, l2-n
 
 #ifdef DCODR_WITH_CUDA
 TEST_CASE("cuda: the profiler times GPU ops with events and changes no result", "[cuda]") {
-    REQUIRE_REAL_GPU_OR_SKIP();
+    REQUIRE_GPU_OR_SKIP();
     Tensor x = rnd({4, 3, 16, 16}, 320, kGpu), w = rnd({8, 3, 3, 3}, 321, kGpu);
     Conv2dParams p;
     p.pad_h = p.pad_w = 1;
@@ -725,7 +704,7 @@ TEST_CASE("cuda: DCoDR-norec trains on the GPU (loss falls) and its weights load
     auto ds = testing::tiny_shapes(400, 11);
     auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 60);
     cfg.device = kGpu;
-    // Per process: the self-check run of this binary may execute the same case concurrently.
+    // Per process: test_cuda_parity and test_cuda_parity_sim may run this case at the same time.
     std::filesystem::path dir = testing::temp_dir("cuda-train");
     cfg.out_dir = dir.string();
     method::Trainer trainer(cfg, ds);
@@ -756,7 +735,6 @@ int main(int argc, char** argv) {
     rc = session.run();
     bool only_nogpu = false;
     for (int i = 1; i < argc; ++i) only_nogpu = only_nogpu || std::string(argv[i]) == "[nogpu]";
-    if (self_check()) std::printf("self-check mode: the GPU side was the CPU; no CUDA kernel was tested\n");
     if (rc == 0 && !only_nogpu && !have_gpu()) {
         std::printf("SKIP: GPU parity tests did not run: no CUDA device (%s)\n", g_no_gpu_reason.c_str());
         return 77;
