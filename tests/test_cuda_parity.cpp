@@ -699,7 +699,7 @@ TEST_CASE("cuda: the profiler times GPU ops with events and changes no result", 
 }
 #endif
 
-TEST_CASE("cuda: DCoDR-norec trains on the GPU (loss falls) and its weights load on the CPU", "[cuda]") {
+TEST_CASE("cuda: DCoDR-norec trains on the GPU (loss falls) and its weights load on the CPU", "[cuda][train]") {
     REQUIRE_GPU_OR_SKIP();
     auto ds = testing::tiny_shapes(400, 11);
     auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 60);

@@ -11,12 +11,22 @@
 #
 #   tools/gpu-check.sh "$OUT"          # e.g. inside the device tool's run command
 #   BUILD=build-other tools/gpu-check.sh out/   # another build folder
+# Smaller runs (tests/gpu_check_sim.sh runs the whole script on the CUDA simulator this way):
+# TEST_ARGS (Catch2 filter for the parity tests), STEP_SHAPE (flags added to every `bench
+# step`), STEP_REPEATS and PROFILE_REPEATS (their --warmup/--repeats/--profile counts),
+# TRAIN_ARGS and EVAL_ARGS (the train / eval flags besides --device and the paths).
 set -u
 OUT=${1:?usage: tools/gpu-check.sh OUTPUT_DIR}
 BUILD=${BUILD:-build-cuda}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-75}
 DEBUG_TIMEOUT=${DEBUG_TIMEOUT:-45}   # each of the two diagnosis reruns, only after a failure
+TEST_ARGS=${TEST_ARGS:-}
+STEP_SHAPE=${STEP_SHAPE:-}           # empty: the paper's step (ResNet-50, 4 x 32 images, 64x64)
+STEP_REPEATS=${STEP_REPEATS:---warmup 5 --repeats 20}
+PROFILE_REPEATS=${PROFILE_REPEATS:---warmup 3 --repeats 3 --profile 5}
+TRAIN_ARGS=${TRAIN_ARGS:---data synthetic --synthetic-count 6000 --depth 18 --steps 300 --log-every 50}
+EVAL_ARGS=${EVAL_ARGS:---data synthetic --synthetic-count 6000 --probe-epochs 10}
 mkdir -p "$OUT"
 start=$(date +%s)
 export DCODR_FIXTURES=${DCODR_FIXTURES:-$PWD/tests/fixtures}
@@ -63,7 +73,7 @@ if [ -x "$TEST_BIN" ]; then
     log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH; still missing: ${missing_libs:-none}"
   fi
   log "running $TEST_BIN (timeout ${TEST_TIMEOUT}s)"
-  bounded "$TEST_TIMEOUT" "$TEST_BIN" --durations yes > "$OUT/test_cuda_parity.log" 2>&1
+  bounded "$TEST_TIMEOUT" "$TEST_BIN" --durations yes $TEST_ARGS > "$OUT/test_cuda_parity.log" 2>&1
   test_rc=$?
   test_summary=$(grep -E "All tests passed|test cases:|assertions:" "$OUT/test_cuda_parity.log" | tr '\n' ' ')
   skipped=$(grep -c "SKIPPED" "$OUT/test_cuda_parity.log" || true)
@@ -103,7 +113,7 @@ done
 # step (tools/torch_step_reference.py), all in this one run so the ratios are side by side.
 bench_rc=-1; bench_status="skipped: $BUILD/tools/dcodr not built"
 DCODR="$BUILD/tools/dcodr"
-STEP_ARGS="--device cuda --tf32 --warmup 5 --repeats 20"
+STEP_ARGS="--device cuda --tf32 $STEP_REPEATS $STEP_SHAPE"
 if [ -x "$DCODR" ]; then
   if "$DCODR" bench step --help > /dev/null 2>&1; then
     log "running $DCODR bench step $STEP_ARGS (timeout ${BENCH_TIMEOUT}s)"
@@ -114,9 +124,9 @@ if [ -x "$DCODR" ]; then
     log "bench step, PyTorch's cuDNN rules (non-deterministic algorithms allowed)"
     bounded "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS --nondeterministic \
       > "$OUT/bench_step_nondet.json" 2> "$OUT/bench_step_nondet.log"
-    log "bench step --profile 5 (per-op breakdown in bench_profile.txt)"
-    bounded "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda --tf32 --warmup 3 --repeats 3 --profile 5 \
-      --profile-top 40 > "$OUT/bench_profile.json" 2> "$OUT/bench_profile.txt"
+    log "bench step $PROFILE_REPEATS (per-op breakdown in bench_profile.txt)"
+    bounded "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda --tf32 $PROFILE_REPEATS --profile-top 40 \
+      $STEP_SHAPE > "$OUT/bench_profile.json" 2> "$OUT/bench_profile.txt"
     log "bench augment (host threads: $(nproc))"
     bounded 60 "$DCODR" bench augment > "$OUT/bench_augment.json" 2> "$OUT/bench_augment.log"
   else
@@ -127,12 +137,12 @@ log "benchmark: $bench_status"
 # The user's path on the GPU: dcodr train --device cuda on built-in data, then eval there.
 train_rc=-1
 if [ -x "$DCODR" ]; then
-  log "dcodr train + eval --device cuda (ResNet-18, 300 steps; timeout ${BENCH_TIMEOUT}s each)"
-  bounded "$BENCH_TIMEOUT" "$DCODR" train --device cuda --data synthetic --synthetic-count 6000 --depth 18 \
-    --steps 300 --log-every 50 --out "$OUT/train_run" > "$OUT/train_run.log" 2>&1
+  log "dcodr train + eval --device cuda ($TRAIN_ARGS; timeout ${BENCH_TIMEOUT}s each)"
+  bounded "$BENCH_TIMEOUT" "$DCODR" train --device cuda $TRAIN_ARGS --out "$OUT/train_run" \
+    > "$OUT/train_run.log" 2>&1
   train_rc=$?
   bounded "$BENCH_TIMEOUT" "$DCODR" eval --device cuda --weights "$OUT/train_run/encoder.safetensors" \
-    --data synthetic --synthetic-count 6000 --probe-epochs 10 --json "$OUT/train_run/eval.json" \
+    $EVAL_ARGS --json "$OUT/train_run/eval.json" \
     >> "$OUT/train_run.log" 2>&1 || train_rc=$((train_rc == 0 ? 1 : train_rc))
   rm -f "$OUT"/train_run/*.safetensors  # large; the logs and eval.json are what matter here
   log "train/eval on cuda: rc=$train_rc ($(grep -c '"loss"' "$OUT/train_run/train_log.jsonl" 2>/dev/null) steps logged)"

@@ -3,7 +3,6 @@
 // rules it enforces. Fibers switch with a few instructions on x86-64 (cheap enough that a
 // reduction with thousands of shuffles per block stays fast) and with ucontext elsewhere.
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -83,27 +82,41 @@ void make_context(Context& c, char* stack, std::size_t size, void (*entry)()) {
 
 // ---------------------------------------------------------------- stacks
 
-constexpr std::size_t kStackBytes = 256 * 1024;
+// Every simulated thread of a block has its own stack, and the scheduler visits them all at
+// each barrier: with one 4 KiB page per stack that is a TLB miss per switch. So the stacks of a
+// thread's 1024 fibers are carved from one region backed by transparent huge pages where the
+// kernel offers them (madvise), and overflow is caught by a canary at each stack's low end
+// (checked after every block) rather than by guard pages, which would split the huge pages.
+constexpr std::size_t kStackBytes = 64 * 1024;
+constexpr unsigned kMaxThreads = 1024;
+constexpr std::uint64_t kCanary = 0x5a17c0de5a17c0deULL;
+constexpr std::size_t kCanaryWords = 8;
 
-// mmap'd, with a PROT_NONE guard page below, so an overflow faults instead of corrupting a
-// neighbour. Pages are committed only when touched. Kept for the life of the thread.
-struct Stack {
-    char* base = nullptr;  // guard page
-    std::size_t total = 0;
-    Stack() {
-        std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-        total = kStackBytes + page;
-        void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED) cuda_fail("CUDA simulator: cannot map a fiber stack");
+struct StackArena {
+    char* base = nullptr;
+    std::size_t bytes = kStackBytes * kMaxThreads;
+    StackArena() {
+        void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) cuda_fail("CUDA simulator: cannot map the fiber stacks");
         base = static_cast<char*>(p);
-        mprotect(base, page, PROT_NONE);
+#ifdef MADV_HUGEPAGE
+        madvise(base, bytes, MADV_HUGEPAGE);  // a hint: without huge pages it is only slower
+#endif
+        for (unsigned t = 0; t < kMaxThreads; ++t) {
+            auto* low = reinterpret_cast<std::uint64_t*>(stack(t));
+            for (std::size_t i = 0; i < kCanaryWords; ++i) low[i] = kCanary;
+        }
     }
-    ~Stack() {
-        if (base) munmap(base, total);
+    ~StackArena() { munmap(base, bytes); }
+    StackArena(const StackArena&) = delete;
+    StackArena& operator=(const StackArena&) = delete;
+    char* stack(unsigned t) const { return base + std::size_t(t) * kStackBytes; }
+    bool intact(unsigned t) const {
+        auto* low = reinterpret_cast<const std::uint64_t*>(stack(t));
+        for (std::size_t i = 0; i < kCanaryWords; ++i)
+            if (low[i] != kCanary) return false;
+        return true;
     }
-    Stack(const Stack&) = delete;
-    Stack& operator=(const Stack&) = delete;
-    char* usable() const { return base + (total - kStackBytes); }
 };
 
 // ---------------------------------------------------------------- scheduler state
@@ -112,6 +125,7 @@ enum class Wait : std::uint8_t { none, block, warp, done };
 
 struct Fiber {
     Context ctx;
+    uint3 index{};              // threadIdx, computed once per launch
     Wait wait = Wait::none;
     unsigned mask = 0;          // for Wait::warp
     const char* what = "";      // the intrinsic it waits in (for messages)
@@ -138,7 +152,7 @@ struct BlockRun {
 };
 
 thread_local BlockRun* g_run = nullptr;
-thread_local std::vector<std::unique_ptr<Stack>> g_stacks;
+thread_local std::unique_ptr<StackArena> g_stacks;
 
 BlockRun& run() {
     if (!g_run) cuda_fail("CUDA simulator: a device intrinsic was called outside a kernel");
@@ -150,13 +164,24 @@ std::string where(const BlockRun& r) {
            std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) + ")";
 }
 
+// Parks the current fiber and runs the next runnable one of this pass directly (one switch
+// instead of two through the scheduler); the last one of the pass, or a fiber that broke a
+// rule, returns to the scheduler.
 void yield(Wait w, unsigned mask, const char* what) {
     BlockRun& r = run();
     Fiber& f = r.fibers[r.current];
     f.wait = w;
     f.mask = mask;
     f.what = what;
-    switch_context(f.ctx, r.scheduler);
+    unsigned next = r.current + 1;
+    while (next < r.n && r.fibers[next].wait != Wait::none) ++next;
+    if (next == r.n || !r.error.empty()) {
+        switch_context(f.ctx, r.scheduler);
+        return;
+    }
+    r.current = next;
+    threadIdx = r.fibers[next].index;
+    switch_context(f.ctx, r.fibers[next].ctx);
 }
 
 // A rule broken inside a fiber: park it for good and let the scheduler throw on its own stack.
@@ -241,24 +266,33 @@ bool release_block(BlockRun& r) {
 void run_block(BlockRun& r) {
     for (unsigned t = 0; t < r.n; ++t) {
         Fiber& f = r.fibers[t];
-        f = Fiber{};
-        make_context(f.ctx, g_stacks[t]->usable(), kStackBytes, &fiber_entry);
+        f.wait = Wait::none;
+        f.exchanges = 0;
+        // Stack tops 64 KiB apart would all fall in the same cache sets; a per-thread offset
+        // spreads the hot top-of-stack lines (registers saved at each switch) over the cache.
+        std::size_t colour = (t % 127) * 64;
+        make_context(f.ctx, g_stacks->stack(t), kStackBytes - colour, &fiber_entry);
     }
     for (;;) {
-        bool all_done = true;
-        for (unsigned t = 0; t < r.n; ++t) {
-            Fiber& f = r.fibers[t];
-            if (f.wait == Wait::none) {
-                r.current = t;
-                threadIdx = {t % r.block.x, (t / r.block.x) % r.block.y, t / (r.block.x * r.block.y)};
-                switch_context(r.scheduler, f.ctx);
-                if (!r.error.empty()) cuda_fail("CUDA simulator: " + where(r) + ": " + r.error);
-            }
-            all_done = all_done && f.wait == Wait::done;
+        // One pass: every runnable fiber, in thread order, runs until it finishes or waits
+        // (each hands over to the next itself, see yield).
+        unsigned first = 0;
+        while (first < r.n && r.fibers[first].wait != Wait::none) ++first;
+        if (first < r.n) {
+            r.current = first;
+            threadIdx = r.fibers[first].index;
+            switch_context(r.scheduler, r.fibers[first].ctx);
+            if (!r.error.empty()) cuda_fail("CUDA simulator: " + where(r) + ": " + r.error);
         }
-        if (all_done) return;
+        bool all_done = true;
+        for (const Fiber& f : r.fibers) all_done = all_done && f.wait == Wait::done;
+        if (all_done) break;
         if (!release_warps(r) && !release_block(r)) deadlock(r);
     }
+    for (unsigned t = 0; t < r.n; ++t)
+        if (!g_stacks->intact(t))
+            cuda_fail("CUDA simulator: " + where(r) + ": thread " + std::to_string(t) + " overflowed its " +
+                      std::to_string(kStackBytes / 1024) + " KiB stack");
 }
 
 }  // namespace
@@ -302,8 +336,10 @@ bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
     r.n = static_cast<unsigned>(threads);
     r.block = block;
     r.fibers.resize(r.n);
+    for (unsigned t = 0; t < r.n; ++t)
+        r.fibers[t].index = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
     r.warps.resize((r.n + 31) / 32);
-    while (g_stacks.size() < r.n) g_stacks.push_back(std::make_unique<Stack>());
+    if (!g_stacks) g_stacks = std::make_unique<StackArena>();
     struct Active {
         explicit Active(BlockRun* p) { g_run = p; }
         ~Active() { g_run = nullptr; }
