@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -82,6 +84,11 @@ __global__ void full_mask_shuffle(double* out) {
 __global__ void exited_lane_shuffle(double* out) {
     if (threadIdx.x == 0) return;
     out[threadIdx.x] = __shfl_down_sync(0xffffffffu, 2.0, 1);
+}
+
+// Records the order threads run in: racy by design (unsynchronised shared counter).
+__global__ void record_order(int* counter, int* out) {
+    out[blockIdx.x * blockDim.x + threadIdx.x] = (*counter)++;
 }
 
 __global__ void write_index(std::int64_t* out, std::int64_t n) {
@@ -246,4 +253,14 @@ TEST_CASE("simulated CUB radix sort: stable pairs on the requested bits", "[cuda
     REQUIRE(cub::DeviceRadixSort::SortPairs(temp.p, bytes, kin.p, kout.p, vin.p, vout.p, 8, 0, 3) == cudaSuccess);
     REQUIRE(kout.download() == std::vector<std::int64_t>{0, 1, 1, 2, 3, 5, 5, 5});
     REQUIRE(vout.download() == std::vector<std::int64_t>{3, 1, 5, 7, 4, 0, 2, 6});
+}
+
+TEST_CASE("DCODR_CUDA_SIM_SCHEDULE=reverse runs threads and blocks in the opposite order", "[cuda_sim]") {
+    const char* env = std::getenv("DCODR_CUDA_SIM_SCHEDULE");
+    bool reverse = env && std::string(env) == "reverse";
+    DeviceBuffer<int> counter(1), out(2 * 64);
+    counter.upload({0});
+    DCODR_LAUNCH(2, 64, nullptr, record_order)(counter.p, out.p);
+    auto order = out.download();
+    for (int i = 0; i < 128; ++i) REQUIRE(order[static_cast<std::size_t>(i)] == (reverse ? 127 - i : i));
 }

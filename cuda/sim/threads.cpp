@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -138,6 +139,18 @@ struct WarpSlots {
     std::uint64_t bank[2][32];
 };
 
+// DCODR_CUDA_SIM_SCHEDULE=reverse runs the threads of each pass, and the blocks of each grid,
+// in descending order instead of ascending. A GPU promises no order between warps or blocks,
+// so a kernel whose results change with it has a race; running the parity suite both ways
+// (test_cuda_parity_sim_reverse) exposes the ones that the default order would hide.
+bool reverse_schedule() {
+    static const bool on = [] {
+        const char* v = std::getenv("DCODR_CUDA_SIM_SCHEDULE");
+        return v && std::string(v) == "reverse";
+    }();
+    return on;
+}
+
 struct BlockRun {
     const char* kernel = "";
     void (*body)(void*) = nullptr;
@@ -147,7 +160,9 @@ struct BlockRun {
     std::vector<Fiber> fibers;
     std::vector<WarpSlots> warps;
     Context scheduler;
-    unsigned current = 0;
+    unsigned current = 0;    // index into fibers of the running one
+    unsigned position = 0;   // its place in `order`
+    std::vector<unsigned> order;  // the order a pass visits the fibers in
     std::string error;  // set by a fiber that broke a rule
 };
 
@@ -173,15 +188,16 @@ void yield(Wait w, unsigned mask, const char* what) {
     f.wait = w;
     f.mask = mask;
     f.what = what;
-    unsigned next = r.current + 1;
-    while (next < r.n && r.fibers[next].wait != Wait::none) ++next;
-    if (next == r.n || !r.error.empty()) {
+    unsigned pos = r.position + 1;
+    while (pos < r.n && r.fibers[r.order[pos]].wait != Wait::none) ++pos;
+    if (pos == r.n || !r.error.empty()) {
         switch_context(f.ctx, r.scheduler);
         return;
     }
-    r.current = next;
-    threadIdx = r.fibers[next].index;
-    switch_context(f.ctx, r.fibers[next].ctx);
+    r.position = pos;
+    r.current = r.order[pos];
+    threadIdx = r.fibers[r.current].index;
+    switch_context(f.ctx, r.fibers[r.current].ctx);
 }
 
 // A rule broken inside a fiber: park it for good and let the scheduler throw on its own stack.
@@ -276,12 +292,13 @@ void run_block(BlockRun& r) {
     for (;;) {
         // One pass: every runnable fiber, in thread order, runs until it finishes or waits
         // (each hands over to the next itself, see yield).
-        unsigned first = 0;
-        while (first < r.n && r.fibers[first].wait != Wait::none) ++first;
-        if (first < r.n) {
-            r.current = first;
-            threadIdx = r.fibers[first].index;
-            switch_context(r.scheduler, r.fibers[first].ctx);
+        unsigned pos = 0;
+        while (pos < r.n && r.fibers[r.order[pos]].wait != Wait::none) ++pos;
+        if (pos < r.n) {
+            r.position = pos;
+            r.current = r.order[pos];
+            threadIdx = r.fibers[r.current].index;
+            switch_context(r.scheduler, r.fibers[r.current].ctx);
             if (!r.error.empty()) cuda_fail("CUDA simulator: " + where(r) + ": " + r.error);
         }
         bool all_done = true;
@@ -339,6 +356,8 @@ bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
     for (unsigned t = 0; t < r.n; ++t)
         r.fibers[t].index = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
     r.warps.resize((r.n + 31) / 32);
+    r.order.resize(r.n);
+    for (unsigned i = 0; i < r.n; ++i) r.order[i] = reverse_schedule() ? r.n - 1 - i : i;
     if (!g_stacks) g_stacks = std::make_unique<StackArena>();
     struct Active {
         explicit Active(BlockRun* p) { g_run = p; }
@@ -346,12 +365,13 @@ bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
     } active(&r);
     blockDim = block;
     gridDim = grid;
-    for (unsigned z = 0; z < grid.z; ++z)
-        for (unsigned y = 0; y < grid.y; ++y)
-            for (unsigned x = 0; x < grid.x; ++x) {
-                blockIdx = {x, y, z};
-                run_block(r);
-            }
+    std::uint64_t blocks = std::uint64_t(grid.x) * grid.y * grid.z;
+    for (std::uint64_t i = 0; i < blocks; ++i) {
+        std::uint64_t b = reverse_schedule() ? blocks - 1 - i : i;
+        blockIdx = {static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
+                    static_cast<unsigned>(b / (std::uint64_t(grid.x) * grid.y))};
+        run_block(r);
+    }
     return true;
 }
 
