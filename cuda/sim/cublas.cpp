@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "dcodr_sim/counters.h"
 
 namespace dcodr::cuda::sim {
 bool is_device_pointer(const void* p);
@@ -34,6 +35,7 @@ cublasStatus_t gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cubl
     if (lda < (a_rows > 1 ? a_rows : 1) || ldb < (b_rows > 1 ? b_rows : 1) || ldc < (m > 1 ? m : 1))
         return CUBLAS_STATUS_INVALID_VALUE;
     if (m == 0 || n == 0 || batch == 0) return CUBLAS_STATUS_SUCCESS;
+    dcodr::cuda::sim::count_library_call();
     if (!is_device_pointer(C) || (k > 0 && (!is_device_pointer(A) || !is_device_pointer(B))))
         return CUBLAS_STATUS_INVALID_VALUE;
     for (int b = 0; b < batch; ++b) {

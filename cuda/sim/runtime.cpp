@@ -10,6 +10,7 @@
 //
 // Environment: DCODR_CUDA_SIM_DEVICES (default 1; 0 simulates a machine without a GPU),
 // DCODR_CUDA_SIM_MEMORY_MB (default 16384: allocations beyond it fail as out of memory).
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "dcodr_sim/counters.h"
 
 namespace dcodr::cuda::sim {
 
@@ -53,6 +55,12 @@ std::map<std::uintptr_t, std::size_t>::const_iterator find_device(const Memory& 
     return it;
 }
 
+struct AtomicCounters {
+    std::atomic<std::uint64_t> host_waits{0}, kernel_launches{0}, library_calls{0}, device_mallocs{0},
+        copies_to_host{0}, copies_from_host{0};
+};
+AtomicCounters g_counters;
+
 thread_local cudaError_t g_last = cudaSuccess;
 thread_local cudaError_t g_detail_code = cudaSuccess;
 thread_local std::string g_detail;
@@ -84,6 +92,24 @@ bool is_device_pointer(const void* p) {
 }
 
 void set_launch_error(cudaError_t e, const std::string& detail) { fail(e, detail); }
+
+Counters counters() {
+    Counters c;
+    c.host_waits = g_counters.host_waits;
+    c.kernel_launches = g_counters.kernel_launches;
+    c.library_calls = g_counters.library_calls;
+    c.device_mallocs = g_counters.device_mallocs;
+    c.copies_to_host = g_counters.copies_to_host;
+    c.copies_from_host = g_counters.copies_from_host;
+    return c;
+}
+void reset_counters() {
+    for (auto* a : {&g_counters.host_waits, &g_counters.kernel_launches, &g_counters.library_calls,
+                    &g_counters.device_mallocs, &g_counters.copies_to_host, &g_counters.copies_from_host})
+        *a = 0;
+}
+void count_launch() { ++g_counters.kernel_launches; }
+void count_library_call() { ++g_counters.library_calls; }
 
 }  // namespace dcodr::cuda::sim
 
@@ -165,7 +191,10 @@ const char* cudaGetErrorString(cudaError_t e) {
     }
     return base;
 }
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() {
+    ++g_counters.host_waits;
+    return cudaSuccess;
+}
 
 // ---------------------------------------------------------------- memory
 
@@ -182,6 +211,7 @@ cudaError_t cudaMalloc(void** ptr, std::size_t size) {
     std::memset(p, 0xFF, size);
     m.device[reinterpret_cast<std::uintptr_t>(p)] = size;
     m.used += size;
+    ++g_counters.device_mallocs;
     *ptr = p;
     return cudaSuccess;
 }
@@ -246,9 +276,12 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t count, cudaM
     if (cudaError_t e = check_side(src, count, src_dev, "source"); e != cudaSuccess) return e;
     if (cudaError_t e = check_side(dst, count, dst_dev, "destination"); e != cudaSuccess) return e;
     std::memmove(dst, src, count);
+    if (kind == cudaMemcpyDeviceToHost) ++g_counters.copies_to_host;
+    if (kind == cudaMemcpyHostToDevice) ++g_counters.copies_from_host;
     return cudaSuccess;
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t count, cudaMemcpyKind kind) {
+    ++g_counters.host_waits;  // the synchronous copy waits for the device
     return cudaMemcpyAsync(dst, src, count, kind, nullptr);
 }
 cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t count, cudaStream_t) {
@@ -268,7 +301,10 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
     delete reinterpret_cast<Stream*>(stream);
     return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    ++g_counters.host_waits;
+    return cudaSuccess;
+}
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
     *event = reinterpret_cast<cudaEvent_t>(new Event{flags, false, {}});
@@ -288,6 +324,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
     if (!event) return fail(cudaErrorInvalidResourceHandle, "cudaEventSynchronize of a null event");
+    ++g_counters.host_waits;
     return cudaSuccess;
 }
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {

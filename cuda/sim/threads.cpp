@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cuda/check.h"
+#include "dcodr_sim/counters.h"
 
 #if !defined(__x86_64__)
 #include <ucontext.h>
@@ -346,6 +347,7 @@ bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
         return false;
     }
     if (g_run) cuda_fail("CUDA simulator: kernel launched from inside a kernel");
+    count_launch();
     BlockRun r;
     r.kernel = kernel;
     r.body = body;
