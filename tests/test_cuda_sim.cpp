@@ -86,9 +86,10 @@ __global__ void exited_lane_shuffle(double* out) {
     out[threadIdx.x] = __shfl_down_sync(0xffffffffu, 2.0, 1);
 }
 
-// Records the order threads run in: racy by design (unsynchronised shared counter).
-__global__ void record_order(int* counter, int* out) {
-    out[blockIdx.x * blockDim.x + threadIdx.x] = (*counter)++;
+// Records the order a block's threads run in: racy by design (an unsynchronised counter per
+// block), which is what makes the schedule visible.
+__global__ void record_order(int* counters, int* out) {
+    out[blockIdx.x * blockDim.x + threadIdx.x] = counters[blockIdx.x]++;
 }
 
 __global__ void write_index(std::int64_t* out, std::int64_t n) {
@@ -255,12 +256,32 @@ TEST_CASE("simulated CUB radix sort: stable pairs on the requested bits", "[cuda
     REQUIRE(vout.download() == std::vector<std::int64_t>{3, 1, 5, 7, 4, 0, 2, 6});
 }
 
-TEST_CASE("DCODR_CUDA_SIM_SCHEDULE=reverse runs threads and blocks in the opposite order", "[cuda_sim]") {
+TEST_CASE("DCODR_CUDA_SIM_SCHEDULE=reverse runs a block's threads in the opposite order", "[cuda_sim]") {
     const char* env = std::getenv("DCODR_CUDA_SIM_SCHEDULE");
     bool reverse = env && std::string(env) == "reverse";
-    DeviceBuffer<int> counter(1), out(2 * 64);
-    counter.upload({0});
-    DCODR_LAUNCH(2, 64, nullptr, record_order)(counter.p, out.p);
+    const int blocks = 3, threads = 64;
+    DeviceBuffer<int> counters(blocks), out(blocks * threads);
+    counters.upload(std::vector<int>(blocks, 0));
+    DCODR_LAUNCH(blocks, threads, nullptr, record_order)(counters.p, out.p);
     auto order = out.download();
-    for (int i = 0; i < 128; ++i) REQUIRE(order[static_cast<std::size_t>(i)] == (reverse ? 127 - i : i));
+    for (int b = 0; b < blocks; ++b)
+        for (int t = 0; t < threads; ++t)
+            REQUIRE(order[static_cast<std::size_t>(b * threads + t)] == (reverse ? threads - 1 - t : t));
+}
+
+// Blocks may run on several host threads at once (DCODR_CUDA_SIM_THREADS); each block's shared
+// memory and thread indices must stay its own.
+TEST_CASE("blocks running on several host threads keep their own shared memory", "[cuda_sim]") {
+    const unsigned blocks = 64, threads = 256;
+    std::vector<int> x(blocks * threads);
+    std::iota(x.begin(), x.end(), 0);
+    DeviceBuffer<int> dx(x.size()), dout(x.size());
+    dx.upload(x);
+    for (int round = 0; round < 5; ++round) {
+        DCODR_LAUNCH(blocks, threads, nullptr, reverse_in_block)(dx.p, dout.p);
+        auto got = dout.download();
+        for (unsigned b = 0; b < blocks; ++b)
+            for (unsigned t = 0; t < threads; ++t)
+                REQUIRE(got[b * threads + t] == x[b * threads + threads - 1 - t]);
+    }
 }

@@ -1,12 +1,17 @@
 // CUDA simulator: the block scheduler. Each CUDA thread of a block is a fiber (its own stack,
-// switched cooperatively on the launching host thread); see dcodr_sim/kernel_sim.h for the
-// rules it enforces. Fibers switch with a few instructions on x86-64 (cheap enough that a
+// switched cooperatively on one host thread); blocks are spread over a few host threads. See
+// dcodr_sim/kernel_sim.h for the rules it enforces. Fibers switch with a few instructions on x86-64 (cheap enough that a
 // reduction with thousands of shuffles per block stays fast) and with ucontext elsewhere.
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -336,6 +341,126 @@ const std::uint64_t* warp_exchange(unsigned mask, std::uint64_t value, const cha
     return bank;
 }
 
+namespace {
+
+// One launch's blocks, shared by the threads that run them: each takes the next block number
+// from `next` until none is left. CUDA promises nothing about the order or concurrency of
+// blocks, so several host threads may run them at once.
+struct Grid {
+    dim3 grid, block;
+    const char* kernel;
+    void (*body)(void*);
+    void* ctx;
+    std::uint64_t blocks;
+    std::atomic<std::uint64_t> next{0};
+    std::mutex error_mutex;
+    std::string error;  // the first rule broken, by any thread
+};
+
+void run_blocks(Grid& g) {
+    BlockRun r;
+    r.kernel = g.kernel;
+    r.body = g.body;
+    r.ctx = g.ctx;
+    r.block = g.block;
+    r.n = g.block.x * g.block.y * g.block.z;
+    r.fibers.resize(r.n);
+    for (unsigned t = 0; t < r.n; ++t)
+        r.fibers[t].index = {t % g.block.x, (t / g.block.x) % g.block.y, t / (g.block.x * g.block.y)};
+    r.warps.resize((r.n + 31) / 32);
+    r.order.resize(r.n);
+    for (unsigned i = 0; i < r.n; ++i) r.order[i] = reverse_schedule() ? r.n - 1 - i : i;
+    if (!g_stacks) g_stacks = std::make_unique<StackArena>();
+    struct Active {
+        explicit Active(BlockRun* p) { g_run = p; }
+        ~Active() { g_run = nullptr; }
+    } active(&r);
+    blockDim = g.block;
+    gridDim = g.grid;
+    for (;;) {
+        std::uint64_t i = g.next.fetch_add(1);
+        if (i >= g.blocks) return;
+        std::uint64_t b = reverse_schedule() ? g.blocks - 1 - i : i;
+        blockIdx = {static_cast<unsigned>(b % g.grid.x), static_cast<unsigned>(b / g.grid.x % g.grid.y),
+                    static_cast<unsigned>(b / (std::uint64_t(g.grid.x) * g.grid.y))};
+        try {
+            run_block(r);
+        } catch (const std::exception& e) {
+            std::lock_guard<std::mutex> lock(g.error_mutex);
+            if (g.error.empty()) g.error = e.what();
+            g.next = g.blocks;  // the others stop after their current block
+            return;
+        }
+    }
+}
+
+// Host threads besides the launching one that run blocks: DCODR_CUDA_SIM_THREADS in all
+// (default: the machine's cores, at most 16; 1 = every block on the launching thread).
+class BlockWorkers {
+public:
+    static BlockWorkers& get() {
+        static BlockWorkers w;
+        return w;
+    }
+    // Runs g's blocks on the workers and the calling thread; false if the workers are busy with
+    // another launch (from another host thread) or there are none.
+    bool run(Grid& g) {
+        std::unique_lock<std::mutex> in_use(use_, std::try_to_lock);
+        if (!in_use || threads_.empty()) return false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = &g;
+            ++generation_;
+            pending_ = threads_.size();
+        }
+        start_.notify_all();
+        run_blocks(g);
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return pending_ == 0; });
+        job_ = nullptr;
+        return true;
+    }
+    ~BlockWorkers() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        start_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+
+private:
+    BlockWorkers() {
+        unsigned n = std::min(16u, std::max(1u, std::thread::hardware_concurrency()));
+        if (const char* v = std::getenv("DCODR_CUDA_SIM_THREADS"); v && *v) n = std::max(1, std::atoi(v));
+        for (unsigned i = 1; i < n; ++i) threads_.emplace_back([this] { loop(); });
+    }
+    void loop() {
+        std::uint64_t seen = 0;
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+            if (stop_) return;
+            seen = generation_;
+            Grid* g = job_;
+            lock.unlock();
+            run_blocks(*g);
+            lock.lock();
+            if (--pending_ == 0) done_.notify_one();
+        }
+    }
+    std::mutex use_;  // one launch at a time on the workers
+    std::mutex mutex_;
+    std::condition_variable start_, done_;
+    Grid* job_ = nullptr;
+    std::uint64_t generation_ = 0;
+    std::size_t pending_ = 0;
+    bool stop_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
 bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), void* ctx) {
     std::uint64_t threads = std::uint64_t(block.x) * block.y * block.z;
     if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
@@ -348,32 +473,15 @@ bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
     }
     if (g_run) cuda_fail("CUDA simulator: kernel launched from inside a kernel");
     count_launch();
-    BlockRun r;
-    r.kernel = kernel;
-    r.body = body;
-    r.ctx = ctx;
-    r.n = static_cast<unsigned>(threads);
-    r.block = block;
-    r.fibers.resize(r.n);
-    for (unsigned t = 0; t < r.n; ++t)
-        r.fibers[t].index = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-    r.warps.resize((r.n + 31) / 32);
-    r.order.resize(r.n);
-    for (unsigned i = 0; i < r.n; ++i) r.order[i] = reverse_schedule() ? r.n - 1 - i : i;
-    if (!g_stacks) g_stacks = std::make_unique<StackArena>();
-    struct Active {
-        explicit Active(BlockRun* p) { g_run = p; }
-        ~Active() { g_run = nullptr; }
-    } active(&r);
-    blockDim = block;
-    gridDim = grid;
-    std::uint64_t blocks = std::uint64_t(grid.x) * grid.y * grid.z;
-    for (std::uint64_t i = 0; i < blocks; ++i) {
-        std::uint64_t b = reverse_schedule() ? blocks - 1 - i : i;
-        blockIdx = {static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
-                    static_cast<unsigned>(b / (std::uint64_t(grid.x) * grid.y))};
-        run_block(r);
-    }
+    Grid g;
+    g.grid = grid;
+    g.block = block;
+    g.kernel = kernel;
+    g.body = body;
+    g.ctx = ctx;
+    g.blocks = std::uint64_t(grid.x) * grid.y * grid.z;
+    if (g.blocks < 2 || !BlockWorkers::get().run(g)) run_blocks(g);
+    if (!g.error.empty()) cuda_fail(g.error);
     return true;
 }
 

@@ -96,8 +96,8 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
-// Blocks run one after another on one host thread, so a function-local static is exactly one
-// block's shared memory (and, as on a GPU, holds garbage from earlier blocks).
+// A host thread runs one block at a time, so a function-local thread_local static is exactly
+// one block's shared memory (and, as on a GPU, holds garbage from earlier blocks).
 #define __shared__ static thread_local
 
 struct uint3 {

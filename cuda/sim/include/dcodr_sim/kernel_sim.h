@@ -1,7 +1,8 @@
 // CUDA simulator: kernel launches and the warp/block intrinsics of the CUDA kernel language.
 //
-// A launch runs its blocks one after another on the calling host thread. Within a block every
-// CUDA thread is a fiber with its own stack (cuda/sim/threads.cpp); a fiber runs until it
+// A launch's blocks are shared out among a few host threads (DCODR_CUDA_SIM_THREADS, default
+// the machine's cores), the launching one included, and it returns when all have run. Within a
+// block every CUDA thread is a fiber with its own stack (cuda/sim/threads.cpp); a fiber runs until it
 // finishes or reaches a synchronisation point (__syncthreads, __syncwarp, a shuffle, a match),
 // and the block's scheduler releases a barrier only when every thread it names has arrived.
 // So shared memory, barriers and warp shuffles behave as the CUDA programming guide defines
