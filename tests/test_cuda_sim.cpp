@@ -5,7 +5,12 @@
 #include <cublas_v2.h>
 #include <cub/device/device_radix_sort.cuh>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -90,6 +95,11 @@ __global__ void exited_lane_shuffle(double* out) {
 // block), which is what makes the schedule visible.
 __global__ void record_order(int* counters, int* out) {
     out[blockIdx.x * blockDim.x + threadIdx.x] = counters[blockIdx.x]++;
+}
+
+// Broken on purpose: writes one element past the end of a buffer of n.
+__global__ void write_past_end(float* out, std::int64_t n) {
+    if (threadIdx.x == 0) out[n + static_cast<std::int64_t>(threadIdx.x % 64)] = 1.0f;
 }
 
 __global__ void write_index(std::int64_t* out, std::int64_t n) {
@@ -283,5 +293,30 @@ TEST_CASE("blocks running on several host threads keep their own shared memory",
         for (unsigned b = 0; b < blocks; ++b)
             for (unsigned t = 0; t < threads; ++t)
                 REQUIRE(got[b * threads + t] == x[b * threads + threads - 1 - t]);
+    }
+}
+
+// A kernel that runs past its buffer faults at once, as compute-sanitizer would report it,
+// instead of silently writing into a neighbour. Run in a child process (fork) so the fault
+// can be observed; a one-block launch stays on the calling thread.
+TEST_CASE("writing past the end of device memory faults", "[cuda_sim]") {
+    for (std::size_t n : {std::size_t(64), std::size_t(1000), std::size_t(4096)}) {
+        DeviceBuffer<float> d(n);
+        std::size_t slack = (n * sizeof(float) + 255) / 256 * 256 / sizeof(float);  // cudaMalloc's alignment
+        std::fflush(nullptr);
+        pid_t child = fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            DCODR_LAUNCH(1, 32, nullptr, write_past_end)(d.p, static_cast<std::int64_t>(slack));
+            _exit(0);  // not reached when the guard page works
+        }
+        int status = 0;
+        REQUIRE(waitpid(child, &status, 0) == child);
+        INFO("buffer of " << n << " floats, write at element " << slack);
+        REQUIRE(WIFSIGNALED(status));
+        REQUIRE(WTERMSIG(status) == SIGSEGV);
+        // Within the allocation the same write is fine.
+        DCODR_LAUNCH(1, 32, nullptr, write_past_end)(d.p, static_cast<std::int64_t>(n) - 1);
+        REQUIRE(d.download()[n - 1] == 1.0f);
     }
 }

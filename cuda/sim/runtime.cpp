@@ -1,7 +1,7 @@
 // CUDA simulator: the runtime API subset (devices, memory, copies, streams, events, errors).
 //
-// "Device memory" is host memory from the heap, tracked per allocation so that the simulator
-// can tell device pointers from host pointers: copies must name the right direction and stay
+// "Device memory" is host memory, one mapping per allocation with a guard page right after its
+// end, tracked so that the simulator can tell device pointers from host pointers: copies must name the right direction and stay
 // inside their allocation, and kernels, cuBLAS and cuDNN reject host pointers. Fresh device
 // memory is filled with 0xFF bytes (NaN in float and double, -1 in int64), so code that reads
 // memory it never wrote shows NaNs instead of lucky zeros. Everything runs synchronously on
@@ -10,6 +10,9 @@
 //
 // Environment: DCODR_CUDA_SIM_DEVICES (default 1; 0 simulates a machine without a GPU),
 // DCODR_CUDA_SIM_MEMORY_MB (default 16384: allocations beyond it fail as out of memory).
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -33,9 +36,18 @@ std::size_t env_size(const char* name, std::size_t fallback) {
 int device_total() { return static_cast<int>(env_size("DCODR_CUDA_SIM_DEVICES", 1)); }
 std::size_t capacity() { return env_size("DCODR_CUDA_SIM_MEMORY_MB", 16384) << 20; }
 
+// A device allocation: its own mapping, laid out so that the block ends (rounded up to cudaMalloc's
+// 256-byte alignment) right before a PROT_NONE page. A kernel that runs past the end of its
+// buffer faults at the access, instead of silently reading or corrupting a neighbour.
+struct Allocation {
+    std::size_t bytes;
+    void* mapping;
+    std::size_t mapping_bytes;
+};
+
 struct Memory {
     std::mutex mutex;
-    std::map<std::uintptr_t, std::size_t> device;  // base -> bytes
+    std::map<std::uintptr_t, Allocation> device;  // base -> allocation
     std::set<std::uintptr_t> pinned;               // cudaMallocHost blocks (host memory)
     std::size_t used = 0;
 };
@@ -46,12 +58,12 @@ Memory& memory() {
 
 // The allocation containing [p, p + bytes), or device.end(). One past the end counts as inside
 // (an empty view at the end of a tensor).
-std::map<std::uintptr_t, std::size_t>::const_iterator find_device(const Memory& m, const void* p, std::size_t bytes) {
+std::map<std::uintptr_t, Allocation>::const_iterator find_device(const Memory& m, const void* p, std::size_t bytes) {
     auto a = reinterpret_cast<std::uintptr_t>(p);
     auto it = m.device.upper_bound(a);
     if (it == m.device.begin()) return m.device.end();
     --it;
-    if (a + bytes > it->first + it->second) return m.device.end();
+    if (a + bytes > it->first + it->second.bytes) return m.device.end();
     return it;
 }
 
@@ -206,10 +218,15 @@ cudaError_t cudaMalloc(void** ptr, std::size_t size) {
     if (size > capacity() || m.used > capacity() - size)
         return fail(cudaErrorMemoryAllocation, std::to_string(size) + " bytes asked, " + std::to_string(m.used) +
                                                    " of " + std::to_string(capacity()) + " in use");
-    void* p = std::malloc(size);
-    if (!p) return fail(cudaErrorMemoryAllocation, "host malloc failed");
-    std::memset(p, 0xFF, size);
-    m.device[reinterpret_cast<std::uintptr_t>(p)] = size;
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t padded = (size + 255) / 256 * 256;
+    const std::size_t body = (padded + page - 1) / page * page;
+    void* mapping = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping == MAP_FAILED) return fail(cudaErrorMemoryAllocation, "host mmap failed");
+    mprotect(static_cast<char*>(mapping) + body, page, PROT_NONE);
+    char* p = static_cast<char*>(mapping) + (body - padded);
+    std::memset(p, 0xFF, padded);
+    m.device[reinterpret_cast<std::uintptr_t>(p)] = Allocation{size, mapping, body + page};
     m.used += size;
     ++g_counters.device_mallocs;
     *ptr = p;
@@ -221,9 +238,9 @@ cudaError_t cudaFree(void* ptr) {
     std::lock_guard<std::mutex> lock(m.mutex);
     auto it = m.device.find(reinterpret_cast<std::uintptr_t>(ptr));
     if (it == m.device.end()) return fail(cudaErrorInvalidValue, "cudaFree of a pointer cudaMalloc did not return");
-    m.used -= it->second;
+    m.used -= it->second.bytes;
+    munmap(it->second.mapping, it->second.mapping_bytes);
     m.device.erase(it);
-    std::free(ptr);
     return cudaSuccess;
 }
 cudaError_t cudaMallocHost(void** ptr, std::size_t size) {
