@@ -1,7 +1,8 @@
 // CUDA simulator: the block scheduler. Each CUDA thread of a block is a fiber (its own stack,
 // switched cooperatively on one host thread); blocks are spread over a few host threads. See
-// dcodr_sim/kernel_sim.h for the rules it enforces. Fibers switch with a few instructions on x86-64 (cheap enough that a
-// reduction with thousands of shuffles per block stays fast) and with ucontext elsewhere.
+// dcodr_sim/kernel_sim.h for the rules it enforces. Fibers switch with a few instructions on
+// x86-64 (cheap enough that a reduction with thousands of shuffles per block stays fast) and
+// with ucontext elsewhere.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -11,8 +12,8 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda/check.h"

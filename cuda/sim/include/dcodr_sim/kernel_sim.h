@@ -1,15 +1,16 @@
 // CUDA simulator: kernel launches and the warp/block intrinsics of the CUDA kernel language.
 //
 // A launch's blocks are shared out among a few host threads (DCODR_CUDA_SIM_THREADS, default
-// the machine's cores), the launching one included, and it returns when all have run. Within a
-// block every CUDA thread is a fiber with its own stack (cuda/sim/threads.cpp); a fiber runs until it
-// finishes or reaches a synchronisation point (__syncthreads, __syncwarp, a shuffle, a match),
-// and the block's scheduler releases a barrier only when every thread it names has arrived.
+// the machine's cores), the launching one included, and it returns when all have run. Within
+// a block every CUDA thread is a fiber with its own stack (cuda/sim/threads.cpp); a fiber runs
+// until it finishes or reaches a synchronisation point (__syncthreads, __syncwarp, a shuffle,
+// a match), and the block's scheduler releases a barrier only when every thread it names has
+// arrived.
 // So shared memory, barriers and warp shuffles behave as the CUDA programming guide defines
 // them, and code that breaks their rules is reported instead of silently working:
 // - __syncthreads reached by some threads of a block while others have exited or wait elsewhere;
-// - a *_sync warp intrinsic whose mask names a lane that has exited, does not exist (partial
-//   warp) or waits at a different barrier;
+// - a *_sync warp intrinsic whose mask names a lane that has exited or does not exist (partial
+//   warp), or does not name the calling lane; barriers that can never complete (deadlock);
 // - a launch with an invalid configuration (as cudaGetLastError would report it);
 // - a kernel pointer argument that is not device memory (a host pointer passed to a kernel).
 // Included by the simulator's cuda_runtime.h; kernel code uses DCODR_LAUNCH (cuda/launch.h).
