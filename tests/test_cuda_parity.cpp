@@ -614,6 +614,36 @@ TEST_CASE("cuda: TF32 switch and cuDNN benchmark mode give close results", "[cud
 }
 #endif
 
+#ifdef DCODR_WITH_CUDA
+// The settings PyTorch trains with by default: cuDNN may pick non-deterministic algorithms,
+// and convolutions may use TF32. Each is a separate algorithm choice per configuration (the
+// cache key holds both switches); every direction must still match the CPU.
+TEST_CASE("cuda: convolutions with non-deterministic algorithms and with TF32 match the CPU", "[cuda]") {
+    REQUIRE_GPU_OR_SKIP();
+    Conv2dParams p;
+    p.stride_h = 2;
+    p.pad_h = p.pad_w = 1;
+    auto directions = [&](Device d) {
+        Tensor x = rnd({4, 6, 11, 9}, 250, d), w = rnd({8, 6, 3, 3}, 251, d);
+        Tensor y = K::conv2d_forward(x, w, p);
+        Tensor gy = rnd(y.shape(), 252, d);
+        return Outputs{y, K::conv2d_backward_data(gy, w, x.shape(), p), K::conv2d_backward_filter(x, gy, w.shape(), p)};
+    };
+    struct Restore {  // the defaults again, even when a check fails
+        ~Restore() {
+            dcodr::cuda::set_deterministic(true);
+            dcodr::cuda::set_allow_tf32(false);
+        }
+    } restore;
+    dcodr::cuda::set_deterministic(false);
+    parity("conv, non-deterministic algorithms", directions, 1e-4, 1e-4);
+    dcodr::cuda::set_deterministic(true);
+    dcodr::cuda::set_allow_tf32(true);
+    // TF32 keeps 10 mantissa bits: ~1e-3 relative per product, sums of 54 products.
+    parity("conv, TF32", directions, 2e-2, 1e-2);
+}
+#endif
+
 TEST_CASE("cuda: a whole DCoDR training step matches the CPU (loss and every gradient)", "[cuda]") {
     REQUIRE_GPU_OR_SKIP();
     nn::manual_seed(21);
