@@ -164,48 +164,28 @@ cudaError_t cudaGetLastError() {
     g_last = cudaSuccess;
     return e;
 }
-cudaError_t cudaPeekAtLastError() { return g_last; }
-const char* cudaGetErrorName(cudaError_t e) {
-    switch (e) {
-        case cudaSuccess: return "cudaSuccess";
-        case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-        case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-        case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-        case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
-        case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
-        case cudaErrorNoDevice: return "cudaErrorNoDevice";
-        case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
-        case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
-        case cudaErrorNotReady: return "cudaErrorNotReady";
-        case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
-    }
-    return "cudaErrorUnknown";
-}
 // The runtime's description, plus what the simulator saw when it raised this code last.
 const char* cudaGetErrorString(cudaError_t e) {
-    const char* base = "unknown error";
-    switch (e) {
-        case cudaSuccess: base = "no error"; break;
-        case cudaErrorInvalidValue: base = "invalid argument"; break;
-        case cudaErrorMemoryAllocation: base = "out of memory"; break;
-        case cudaErrorInvalidConfiguration: base = "invalid configuration argument"; break;
-        case cudaErrorInvalidDevicePointer: base = "invalid device pointer"; break;
-        case cudaErrorInvalidMemcpyDirection: base = "invalid copy direction for memcpy"; break;
-        case cudaErrorNoDevice: base = "no CUDA-capable device is detected"; break;
-        case cudaErrorInvalidDevice: base = "invalid device ordinal"; break;
-        case cudaErrorInvalidResourceHandle: base = "invalid resource handle"; break;
-        case cudaErrorNotReady: base = "device not ready"; break;
-        case cudaErrorLaunchFailure: base = "unspecified launch failure"; break;
-    }
+    static const std::map<cudaError_t, const char*> descriptions = {
+        {cudaSuccess, "no error"},
+        {cudaErrorInvalidValue, "invalid argument"},
+        {cudaErrorMemoryAllocation, "out of memory"},
+        {cudaErrorInvalidConfiguration, "invalid configuration argument"},
+        {cudaErrorInvalidDevicePointer, "invalid device pointer"},
+        {cudaErrorInvalidMemcpyDirection, "invalid copy direction for memcpy"},
+        {cudaErrorNoDevice, "no CUDA-capable device is detected"},
+        {cudaErrorInvalidDevice, "invalid device ordinal"},
+        {cudaErrorInvalidResourceHandle, "invalid resource handle"},
+        {cudaErrorNotReady, "device not ready"},
+        {cudaErrorLaunchFailure, "unspecified launch failure"},
+    };
+    auto it = descriptions.find(e);
+    const char* base = it != descriptions.end() ? it->second : "unknown error";
     if (e != cudaSuccess && e == g_detail_code && !g_detail.empty()) {
         g_message = std::string(base) + " [CUDA simulator: " + g_detail + "]";
         return g_message.c_str();
     }
     return base;
-}
-cudaError_t cudaDeviceSynchronize() {
-    ++g_counters.host_waits;
-    return cudaSuccess;
 }
 
 // ---------------------------------------------------------------- memory
@@ -296,10 +276,6 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t count, cudaM
     if (kind == cudaMemcpyDeviceToHost) ++g_counters.copies_to_host;
     if (kind == cudaMemcpyHostToDevice) ++g_counters.copies_from_host;
     return cudaSuccess;
-}
-cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t count, cudaMemcpyKind kind) {
-    ++g_counters.host_waits;  // the synchronous copy waits for the device
-    return cudaMemcpyAsync(dst, src, count, kind, nullptr);
 }
 cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t count, cudaStream_t) {
     if (count == 0) return cudaSuccess;

@@ -7,7 +7,7 @@
 namespace dcodr::cuda::sim {
 
 struct Counters {
-    std::uint64_t host_waits = 0;       // cudaStreamSynchronize, cudaEventSynchronize, cudaDeviceSynchronize, cudaMemcpy
+    std::uint64_t host_waits = 0;       // cudaStreamSynchronize, cudaEventSynchronize
     std::uint64_t kernel_launches = 0;  // own kernels (DCODR_LAUNCH)
     std::uint64_t library_calls = 0;    // cuBLAS GEMMs and cuDNN convolutions (each one or more GPU kernels)
     std::uint64_t device_mallocs = 0;   // successful cudaMalloc calls

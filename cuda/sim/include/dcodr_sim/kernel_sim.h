@@ -128,14 +128,6 @@ T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
     // A source past the segment's end leaves the value unchanged (CUDA's rule).
     return in_seg + delta < static_cast<unsigned>(width) ? s::from_bits<T>(vals[lane + delta]) : v;
 }
-template <class T>
-T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
-    namespace s = dcodr::cuda::sim;
-    unsigned lane = s::lane_id();
-    unsigned src = lane ^ static_cast<unsigned>(lane_mask);
-    const std::uint64_t* vals = s::warp_exchange(mask, s::to_bits(v), "__shfl_xor_sync");
-    return src / static_cast<unsigned>(width) == lane / static_cast<unsigned>(width) ? s::from_bits<T>(vals[src]) : v;
-}
 // The lanes of `mask` whose value equals this lane's.
 template <class T>
 unsigned __match_any_sync(unsigned mask, T v) {
@@ -149,4 +141,3 @@ unsigned __match_any_sync(unsigned mask, T v) {
 }
 inline int __ffs(int x) { return __builtin_ffs(x); }
 inline int __ffs(unsigned x) { return __builtin_ffs(static_cast<int>(x)); }
-inline int __popc(unsigned x) { return __builtin_popcount(x); }
