@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cuda/kernels.cuh"
+#include "dcodr_sim/counters.h"
 #include "tensor/error.h"
 
 using Catch::Matchers::Contains;
@@ -211,6 +212,40 @@ TEST_CASE("simulated device memory: NaN-filled, bounded copies, directions check
     REQUIRE(cudaMalloc(&huge, total_b + 1) == cudaErrorMemoryAllocation);
     REQUIRE(huge == nullptr);
     (void)cudaGetLastError();
+}
+
+// Host-only mode (the host's share of a GPU step, dcodr_sim/counters.h): work is checked and
+// counted but not done, and what the host reads back is zeros.
+TEST_CASE("host-only mode checks and counts device work without doing it", "[cuda_sim]") {
+    namespace sim = dcodr::cuda::sim;
+    const std::int64_t n = 300;
+    DeviceBuffer<std::int64_t> d(n);
+    REQUIRE(cudaMemsetAsync(d.p, 0x11, n * sizeof(std::int64_t)) == cudaSuccess);
+    const std::int64_t before = d.p[5];  // simulated device memory is host-addressable
+    sim::set_host_only(true);
+    sim::reset_counters();
+    DCODR_LAUNCH(2, 128, nullptr, write_index)(d.p, n);
+    REQUIRE(cudaGetLastError() == cudaSuccess);
+    REQUIRE(cudaMemsetAsync(d.p, 0, n * sizeof(std::int64_t)) == cudaSuccess);
+    std::vector<std::int64_t> up(n, 7);
+    REQUIRE(cudaMemcpyAsync(d.p, up.data(), n * sizeof(std::int64_t), cudaMemcpyHostToDevice) == cudaSuccess);
+    std::vector<std::int64_t> back(n, 9);
+    REQUIRE(cudaMemcpyAsync(back.data(), d.p, n * sizeof(std::int64_t), cudaMemcpyDeviceToHost) == cudaSuccess);
+    // Still checked: a bad launch and a copy past the end fail as they would otherwise.
+    DCODR_LAUNCH(1, 2048, nullptr, write_index)(d.p, n);
+    REQUIRE(cudaGetLastError() == cudaErrorInvalidConfiguration);
+    REQUIRE(cudaMemcpyAsync(d.p, up.data(), (n + 1) * sizeof(std::int64_t), cudaMemcpyHostToDevice) ==
+            cudaErrorInvalidValue);
+    (void)cudaGetLastError();
+    sim::Counters c = sim::counters();
+    sim::set_host_only(false);
+    CHECK(c.kernel_launches == 1);
+    CHECK(c.copies_from_host == 1);
+    CHECK(c.copies_to_host == 1);
+    CHECK(d.p[5] == before);  // neither the kernel, the memset nor the upload touched memory
+    CHECK(back == std::vector<std::int64_t>(n, 0));
+    DCODR_LAUNCH(2, 128, nullptr, write_index)(d.p, n);  // and normal mode runs kernels again
+    CHECK(d.download()[5] == 5);
 }
 
 TEST_CASE("simulated cuBLAS: column-major strided batched GEMM with transposes", "[cuda_sim]") {

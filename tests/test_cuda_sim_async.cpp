@@ -18,7 +18,7 @@ namespace sim = dcodr::cuda::sim;
 TEST_CASE("a steady-state training step on cuda reads one value, uploads only its inputs, allocates nothing",
           "[cuda_sim]") {
     auto ds = testing::tiny_shapes(200, 3);
-    auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 8);
+    auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 16);  // more than the steps run here
     cfg.device = Device::cuda(0);
     std::filesystem::path dir = testing::temp_dir("sim-async");
     cfg.out_dir = dir.string();
@@ -43,5 +43,19 @@ TEST_CASE("a steady-state training step on cuda reads one value, uploads only it
     // Once warm, every allocation is served by the caching allocator.
     CHECK(c.device_mallocs == 0);
     CHECK(c.kernel_launches > 0);
+
+    // Host-only mode (`DCODR_CUDA_SIM_HOST_ONLY=1 dcodr_sim bench step` measures the host's share
+    // of a GPU step with it) must issue exactly the work of a real step, or it would time
+    // something else. Skipped kernels leave garbage weights, so this runs last.
+    sim::set_host_only(true);
+    sim::reset_counters();
+    for (int i = 0; i < steps; ++i) trainer.step();
+    sim::Counters h = sim::counters();
+    sim::set_host_only(false);
+    CHECK(h.kernel_launches == c.kernel_launches);
+    CHECK(h.library_calls == c.library_calls);
+    CHECK(h.copies_to_host == c.copies_to_host);
+    CHECK(h.copies_from_host == c.copies_from_host);
+    CHECK(h.device_mallocs == 0);
     std::filesystem::remove_all(dir);
 }

@@ -26,6 +26,7 @@ bool is_device_pointer(const void* p) {
     return !(g_host_begin && a >= b && a < b + g_host_bytes);
 }
 void count_library_call() {}
+bool host_only() { return false; }
 }  // namespace dcodr::cuda::sim
 
 namespace {

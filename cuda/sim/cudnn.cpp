@@ -29,6 +29,7 @@
 namespace dcodr::cuda::sim {
 bool is_device_pointer(const void* p);  // cuda/sim/runtime.cpp: inside a live cudaMalloc block
 void count_library_call();              // cuda/sim/runtime.cpp (dcodr_sim/counters.h)
+bool host_only();                       // same: checked and counted, not carried out
 }
 
 struct cudnnContext {
@@ -441,8 +442,9 @@ cudnnStatus_t convolve(Dir d, const Geometry& g, int algo, const void* alpha, co
     if (cudnnStatus_t s = workspace_bytes(d, algo, g, &need); s != CUDNN_STATUS_SUCCESS) return s;
     if (need > 0 && (!ws || ws_bytes < need)) return CUDNN_STATUS_BAD_PARAM;
     if (cudnnStatus_t s = check_workspace(d, g, a, b, out, ws, ws_bytes); s != CUDNN_STATUS_SUCCESS) return s;
-    if (need > 0) std::memset(ws, 0xAB, need);
     dcodr::cuda::sim::count_library_call();
+    if (dcodr::cuda::sim::host_only()) return CUDNN_STATUS_SUCCESS;
+    if (need > 0) std::memset(ws, 0xAB, need);
     execute(d, g, scalar(alpha, g.type), a, b, scalar(beta, g.type), out);
     return CUDNN_STATUS_SUCCESS;
 }

@@ -9,7 +9,8 @@
 // host time, for cudaEventElapsedTime).
 //
 // Environment: DCODR_CUDA_SIM_DEVICES (default 1; 0 simulates a machine without a GPU),
-// DCODR_CUDA_SIM_MEMORY_MB (default 16384: allocations beyond it fail as out of memory).
+// DCODR_CUDA_SIM_MEMORY_MB (default 16384: allocations beyond it fail as out of memory),
+// DCODR_CUDA_SIM_HOST_ONLY (1: no device work at all, see dcodr_sim/counters.h).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -121,6 +122,14 @@ void reset_counters() {
         *a = 0;
 }
 void count_launch() { ++g_counters.kernel_launches; }
+namespace {
+std::atomic<bool>& host_only_flag() {
+    static std::atomic<bool> on{env_size("DCODR_CUDA_SIM_HOST_ONLY", 0) != 0};
+    return on;
+}
+}  // namespace
+bool host_only() { return host_only_flag().load(std::memory_order_relaxed); }
+void set_host_only(bool on) { host_only_flag() = on; }
 void count_library_call() { ++g_counters.library_calls; }
 
 }  // namespace dcodr::cuda::sim
@@ -205,7 +214,7 @@ cudaError_t cudaMalloc(void** ptr, std::size_t size) {
     if (mapping == MAP_FAILED) return fail(cudaErrorMemoryAllocation, "host mmap failed");
     mprotect(static_cast<char*>(mapping) + body, page, PROT_NONE);
     char* p = static_cast<char*>(mapping) + (body - padded);
-    std::memset(p, 0xFF, padded);
+    if (!host_only()) std::memset(p, 0xFF, padded);  // host-only: pages stay unmapped (no memory used)
     m.device[reinterpret_cast<std::uintptr_t>(p)] = Allocation{size, mapping, body + page};
     m.used += size;
     ++g_counters.device_mallocs;
@@ -272,7 +281,10 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t count, cudaM
     bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
     if (cudaError_t e = check_side(src, count, src_dev, "source"); e != cudaSuccess) return e;
     if (cudaError_t e = check_side(dst, count, dst_dev, "destination"); e != cudaSuccess) return e;
-    std::memmove(dst, src, count);
+    if (!host_only())
+        std::memmove(dst, src, count);
+    else if (kind == cudaMemcpyDeviceToHost)
+        std::memset(dst, 0, count);  // defined values for the host (dcodr_sim/counters.h)
     if (kind == cudaMemcpyDeviceToHost) ++g_counters.copies_to_host;
     if (kind == cudaMemcpyHostToDevice) ++g_counters.copies_from_host;
     return cudaSuccess;
@@ -280,7 +292,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t count, cudaM
 cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t count, cudaStream_t) {
     if (count == 0) return cudaSuccess;
     if (cudaError_t e = check_side(ptr, count, true, "memset target"); e != cudaSuccess) return e;
-    std::memset(ptr, value, count);
+    if (!host_only()) std::memset(ptr, value, count);
     return cudaSuccess;
 }
 

@@ -474,6 +474,7 @@ bool run_grid(dim3 grid, dim3 block, const char* kernel, void (*body)(void*), vo
     }
     if (g_run) cuda_fail("CUDA simulator: kernel launched from inside a kernel");
     count_launch();
+    if (host_only()) return true;
     Grid g;
     g.grid = grid;
     g.block = block;

@@ -16,6 +16,14 @@ struct Counters {
 };
 Counters counters();
 void reset_counters();
+// Host-only mode (DCODR_CUDA_SIM_HOST_ONLY=1, or set_host_only): the simulated device does no
+// work. Launches, cuBLAS/cuDNN calls, copies and memsets are still checked and counted, but not
+// carried out; fresh device memory is left untouched and copies to the host deliver zeros (so a
+// loss read back is 0, not whatever the memory held). Every value is meaningless, but the time a
+// step takes is then what the *host* spends issuing it (autograd, dispatch, descriptors, the
+// caching allocator): the part of a GPU step that no GPU speed can hide.
+bool host_only();
+void set_host_only(bool on);
 // Called by the simulator's pieces.
 void count_launch();
 void count_library_call();
