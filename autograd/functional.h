@@ -91,9 +91,11 @@ Tensor upsample_nearest2d(const Tensor& x, std::int64_t scale);
 // Batch norm over dim 1 of [N, C, ...]. Training uses batch statistics and updates the
 // running ones in place (momentum 0.1, eps 1e-5 are PyTorch's defaults); eval uses running.
 // relu = true: relu(batch_norm(...)) as one op (one pass over the activation forward and
-// backward when training; the pair every ResNet block has).
+// backward when training; the pair every ResNet block has). residual (defined): relu(batch_norm(...)
+// + residual), or without relu the sum, as one op: a ResNet block's tail (BatchNormTail).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                  Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5, bool relu = false);
+                  Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5, bool relu = false,
+                  const Tensor& residual = Tensor());
 
 // ---- composites ----
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias = Tensor());  // x @ w^T + b

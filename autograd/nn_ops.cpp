@@ -47,7 +47,8 @@ Tensor upsample_nearest2d(const Tensor& x, std::int64_t scale) {
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                  Tensor running_var, bool training, double momentum, double eps, bool relu) {
+                  Tensor running_var, bool training, double momentum, double eps, bool relu,
+                  const Tensor& residual) {
     const Tensor* w = weight.defined() ? &weight : nullptr;
     const Tensor* b = bias.defined() ? &bias : nullptr;
     Tensor* rm = running_mean.defined() ? &running_mean : nullptr;
@@ -63,18 +64,28 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
         Tensor t = mul(neg(s), running_mean);
         if (b) t = add(t, bias);
         Tensor y = add(mul(x, reshape(s, bshape)), reshape(t, bshape));
+        if (residual.defined()) y = add(y, residual);
         return relu ? dcodr::relu(y) : y;
     }
     K::BatchNormSaved saved;
-    Tensor y = K::batch_norm_forward(x, w, b, rm, rv, true, momentum, eps, &saved, relu);
+    const bool has_residual = residual.defined();
+    Tensor y = K::batch_norm_forward(x, w, b, rm, rv, true, momentum, eps, &saved,
+                                     BatchNormTail{has_residual ? &residual : nullptr, relu});
     Tensor dx = x.detach(), dw = weight.defined() ? weight.detach() : Tensor();
     // The fused ReLU's backward needs its output (where it is positive): our own output, so
     // saved detached (a closure holding its op's output with the graph would own itself).
     Tensor out = relu ? y.detach() : Tensor();
-    return record(relu ? "batch_norm_relu" : "batch_norm", y, {x, weight, bias}, [dx, dw, saved, out](const Tensor& g) {
+    // The residual's gradient is the gradient at the ReLU's input (gy itself without a ReLU),
+    // which the backward kernel writes in the pass it already makes.
+    const bool residual_grad = has_residual && residual.requires_grad();
+    const char* name = has_residual ? (relu ? "batch_norm_add_relu" : "batch_norm_add")
+                                    : (relu ? "batch_norm_relu" : "batch_norm");
+    return record(name, y, {x, weight, bias, residual}, [dx, dw, saved, out, residual_grad](const Tensor& g) {
         K::BatchNormGrads gr = K::batch_norm_backward(g, dx, dw.defined() ? &dw : nullptr, saved,
-                                                      out.defined() ? &out : nullptr);
-        return GradList{gr.x, dw.defined() ? gr.weight : Tensor(), dw.defined() ? gr.bias : Tensor()};
+                                                      out.defined() ? &out : nullptr,
+                                                      residual_grad && out.defined());
+        Tensor g_residual = !residual_grad ? Tensor() : out.defined() ? gr.relu_in : g;
+        return GradList{gr.x, dw.defined() ? gr.weight : Tensor(), dw.defined() ? gr.bias : Tensor(), g_residual};
     });
 }
 

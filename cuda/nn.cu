@@ -262,8 +262,9 @@ __device__ __forceinline__ void for_channel(std::int64_t n_total, std::int64_t c
 // __launch_bounds__: launched with 1024 threads, so at most 64 registers per thread.
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
-    bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps, bool relu,
-             T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c, std::int64_t sp) {
+    bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
+             const T* residual, bool relu, T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c,
+             std::int64_t sp) {
     __shared__ double sh[kBnThreads / 32];
     std::int64_t ch = blockIdx.x;
     std::int64_t count = n * sp;
@@ -282,6 +283,7 @@ __global__ void __launch_bounds__(kBnThreads)
     double scale = wv * invstd, shift = bv - mean * scale;
     for_channel(n, c, sp, ch, [&](std::int64_t at) {
         T v = static_cast<T>(x[at] * scale + shift);
+        if (residual) v = v + residual[at];        // rounded as the separate add would round it
         y[at] = relu ? (v > T(0) ? v : T(0)) : v;  // the ReLU kernel's rule, so fused == unfused
     });
     if (threadIdx.x == 0) {
@@ -311,7 +313,7 @@ __global__ void bn_eval(const T* x, const T* weight, const T* bias, const T* rme
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
     bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, const T* relu_out,
-                T* gx, T* gweight, T* gbias, std::int64_t n, std::int64_t c, std::int64_t sp) {
+                T* gx, T* gweight, T* gbias, T* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp) {
     __shared__ double sh[kBnThreads / 32];
     std::int64_t ch = blockIdx.x;
     std::int64_t count = n * sp;
@@ -330,7 +332,9 @@ __global__ void __launch_bounds__(kBnThreads)
     double mg = sum_g / static_cast<double>(count), mgx = sum_gx / static_cast<double>(count);
     for_channel(n, c, sp, ch, [&](std::int64_t at) {
         double xh = (x[at] - mean) * invstd;
-        gx[at] = static_cast<T>(wv * invstd * (grad_at(at) - mg - xh * mgx));
+        double g = grad_at(at);
+        gx[at] = static_cast<T>(wv * invstd * (g - mg - xh * mgx));
+        if (g_relu_in) g_relu_in[at] = static_cast<T>(g);  // exact: g is gy or 0
     });
     if (threadIdx.x == 0) {
         if (gweight) gweight[ch] = static_cast<T>(sum_gx);
@@ -387,11 +391,13 @@ void launch_upsample_bwd(int dt, const void* gy, void* gx, const PoolGeom& g, cu
 }
 
 void launch_bn_train(int dt, const void* x, const void* weight, const void* bias, void* running_mean,
-                     void* running_var, double momentum, double eps, bool relu, void* y, void* save_mean,
-                     void* save_invstd, std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
+                     void* running_var, double momentum, double eps, const void* residual, bool relu, void* y,
+                     void* save_mean, void* save_invstd, std::int64_t n, std::int64_t c, std::int64_t sp,
+                     cudaStream_t s) {
     DCODR_FLOAT_LAUNCH_T("batch_norm", bn_train, static_cast<unsigned>(c), kBnThreads, static_cast<const T*>(x),
                          static_cast<const T*>(weight), static_cast<const T*>(bias), static_cast<T*>(running_mean),
-                         static_cast<T*>(running_var), momentum, eps, relu, static_cast<T*>(y),
+                         static_cast<T*>(running_var), momentum, eps, static_cast<const T*>(residual), relu,
+                         static_cast<T*>(y),
                          static_cast<T*>(save_mean), static_cast<T*>(save_invstd), n, c, sp);
 }
 void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias, const void* running_mean,
@@ -404,12 +410,12 @@ void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias,
 }
 void launch_bn_backward(int dt, const void* gy, const void* x, const void* weight, const void* save_mean,
                         const void* save_invstd, const void* relu_out, void* gx, void* gweight, void* gbias,
-                        std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
+                        void* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
     DCODR_FLOAT_LAUNCH_T("batch_norm_backward", bn_backward, static_cast<unsigned>(c), kBnThreads,
                          static_cast<const T*>(gy), static_cast<const T*>(x), static_cast<const T*>(weight),
                          static_cast<const T*>(save_mean), static_cast<const T*>(save_invstd),
                          static_cast<const T*>(relu_out), static_cast<T*>(gx), static_cast<T*>(gweight),
-                         static_cast<T*>(gbias), n, c, sp);
+                         static_cast<T*>(gbias), static_cast<T*>(g_relu_in), n, c, sp);
 }
 
 }  // namespace dcodr::cuda

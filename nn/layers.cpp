@@ -43,15 +43,16 @@ BatchNorm::BatchNorm(std::int64_t c, double eps, double momentum, bool affine) :
 }
 Tensor BatchNorm::forward(const Tensor& x) { return run(x, false); }
 Tensor BatchNorm::forward_relu(const Tensor& x) { return run(x, true); }
+Tensor BatchNorm::forward_add_relu(const Tensor& x, const Tensor& residual) { return run(x, true, residual); }
 
-Tensor BatchNorm::run(const Tensor& x, bool relu) {
+Tensor BatchNorm::run(const Tensor& x, bool relu, const Tensor& residual) {
     if (is_training()) {
         // Counted on the host side of the tensor only when it lives there; on a GPU a
         // device-side +1 would need a kernel launch per layer for a number nobody reads.
         if (num_batches_tracked.device().is_cpu())
             num_batches_tracked.data<std::int64_t>()[0] += 1;
     }
-    return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, relu);
+    return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, relu, residual);
 }
 
 MaxPool2d::MaxPool2d(std::int64_t k, std::int64_t s, std::int64_t p) { params = {k, k, s, s, p, p, true}; }

@@ -29,11 +29,13 @@ public:
     Tensor forward(const Tensor& x) override;
     // relu(forward(x)), fused into the normalisation (ResNet's BN -> ReLU).
     Tensor forward_relu(const Tensor& x);
+    // relu(forward(x) + residual) as one op (a ResNet block's tail: BN, skip connection, ReLU).
+    Tensor forward_add_relu(const Tensor& x, const Tensor& residual);
     Tensor weight, bias, running_mean, running_var, num_batches_tracked;
     double eps, momentum;
 
 private:
-    Tensor run(const Tensor& x, bool relu);
+    Tensor run(const Tensor& x, bool relu, const Tensor& residual = Tensor());
 };
 using BatchNorm1d = BatchNorm;
 using BatchNorm2d = BatchNorm;

@@ -28,10 +28,9 @@ BasicBlock::BasicBlock(std::int64_t in, std::int64_t planes, std::int64_t stride
     if (downsample) register_module("downsample", downsample);
 }
 Tensor BasicBlock::forward(const Tensor& x) {
-    Tensor out = bn1->forward_relu((*conv1)(x));
-    out = (*bn2)((*conv2)(out));
+    Tensor out = (*conv2)(bn1->forward_relu((*conv1)(x)));
     Tensor identity = downsample ? (*downsample)(x) : x;
-    return relu(add(out, identity));
+    return bn2->forward_add_relu(out, identity);  // relu(bn2(out) + identity), one pass
 }
 
 Bottleneck::Bottleneck(std::int64_t in, std::int64_t planes, std::int64_t stride) {
@@ -46,10 +45,9 @@ Bottleneck::Bottleneck(std::int64_t in, std::int64_t planes, std::int64_t stride
 }
 Tensor Bottleneck::forward(const Tensor& x) {
     Tensor out = bn1->forward_relu((*conv1)(x));
-    out = bn2->forward_relu((*conv2)(out));
-    out = (*bn3)((*conv3)(out));
+    out = (*conv3)(bn2->forward_relu((*conv2)(out)));
     Tensor identity = downsample ? (*downsample)(x) : x;
-    return relu(add(out, identity));
+    return bn3->forward_add_relu(out, identity);  // relu(bn3(out) + identity), one pass
 }
 
 ResNet::ResNet(int depth, std::int64_t num_classes, double width) {

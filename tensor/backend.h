@@ -34,6 +34,15 @@ struct Pool2dParams {
     std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
     bool count_include_pad = true;  // avg pool only (PyTorch's default)
 };
+class Tensor;
+// What a training batch norm does to its normalised value v before writing it, in the same
+// pass: y = v, v + residual, max(v, 0) or max(v + residual, 0). The last is a ResNet block's
+// tail, relu(bn3(conv3(.)) + identity): fused, it is one pass over the activation instead of
+// three (normalise, add, ReLU), and its backward needs no ReLU pass either.
+struct BatchNormTail {
+    const Tensor* residual = nullptr;  // x's shape ([N, C, S]), contiguous; null for none
+    bool relu = false;
+};
 
 // Times one op on the device's queue, for the profiler (tensor/profiler.h): start() and
 // stop() are queued with the work between them; elapsed_ms() waits for stop if it must.
@@ -104,20 +113,22 @@ public:
     // ---- batch norm over [N, C, S] (S = product of spatial dims, may be 1) ----
     // Training: normalises with batch statistics (biased variance), writes save_mean and
     // save_invstd [C], and updates running stats in place (unbiased variance), PyTorch's rule.
-    // relu: y = max(normalised, 0) in the same pass (a ResNet's BN -> ReLU pairs: one pass
-    // over the activation instead of two).
+    // `tail` is applied in the same pass (see BatchNormTail): one pass over the activation
+    // instead of up to three.
     virtual void batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum,
-                                          double eps, bool relu, Tensor& y, Tensor& save_mean,
+                                          double eps, const BatchNormTail& tail, Tensor& y, Tensor& save_mean,
                                           Tensor& save_invstd) = 0;
     virtual void batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                          const Tensor& running_mean, const Tensor& running_var, double eps,
                                          Tensor& y) = 0;
     // gweight/gbias may be null (no affine parameters). relu_out (the fused forward's output, or
     // null): gy flows only where relu_out > 0, i.e. this is the backward of the fused op.
+    // g_relu_in (only with relu_out; may be null): receives that masked gradient, the gradient at
+    // the ReLU's input, which is also the residual's gradient (d(a + r)/dr = 1).
     virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
                                      const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
-                                     Tensor& gx, Tensor* gweight, Tensor* gbias) = 0;
+                                     Tensor& gx, Tensor* gweight, Tensor* gbias, Tensor* g_relu_in) = 0;
 
     // ---- indexing; x viewed as [outer, n, inner] around the indexed dim ----
     // out[o, i, r] = x[o, idx[i], r]

@@ -329,7 +329,7 @@ static Tensor as_ncs(const Tensor& x) {
 
 Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
                           Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved,
-                          bool relu) {
+                          const BatchNormTail& tail) {
     check_floating("batch_norm", x);
     DCODR_CHECK(x.dim() >= 2, "batch_norm: expected input [N, C, ...], got {}", shape_str(x.shape()));
     std::int64_t c = x.size(1);
@@ -345,24 +345,35 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* b
     Tensor x3 = as_ncs(x);
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     Tensor y3 = y.view(x3.shape());
+    Tensor r3;
+    if (tail.residual) {
+        DCODR_CHECK(tail.residual->shape() == x.shape(), "batch_norm: residual {} must have the input's shape {}",
+                    shape_str(tail.residual->shape()), shape_str(x.shape()));
+        check_same_device("batch_norm", {&x, tail.residual});
+        check_same_dtype("batch_norm", {&x, tail.residual});
+        r3 = as_ncs(*tail.residual);
+    }
     if (training) {
         DCODR_CHECK(x.numel() / c > 1, "batch_norm: training needs more than one value per channel, got input {}",
                     shape_str(x.shape()));
         DCODR_CHECK(saved != nullptr, "batch_norm: training needs a place to save statistics");
         saved->mean = Tensor::empty({c}, x.dtype(), x.device());
         saved->invstd = Tensor::empty({c}, x.dtype(), x.device());
-        x.backend().batch_norm_forward_train(x3, weight, bias, running_mean, running_var, momentum, eps, relu, y3,
+        BatchNormTail tail3{tail.residual ? &r3 : nullptr, tail.relu};
+        x.backend().batch_norm_forward_train(x3, weight, bias, running_mean, running_var, momentum, eps, tail3, y3,
                                              saved->mean, saved->invstd);
     } else {
         DCODR_CHECK(running_mean && running_var, "batch_norm: evaluation mode needs running statistics");
         x.backend().batch_norm_forward_eval(x3, weight, bias, *running_mean, *running_var, eps, y3);
-        if (relu) x.backend().unary(UnaryOp::relu, y3, y3, 0.0);  // inference: no backward to fuse for
+        // Inference: no backward to fuse for, so the tail stays separate passes.
+        if (tail.residual) x.backend().binary(BinaryOp::add, y3, r3, y3, 0.0);
+        if (tail.relu) x.backend().unary(UnaryOp::relu, y3, y3, 0.0);
     }
     return y;
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                   const BatchNormSaved& saved, const Tensor* relu_out) {
+                                   const BatchNormSaved& saved, const Tensor* relu_out, bool relu_in_grad) {
     Tensor x3 = as_ncs(x), gy3 = as_ncs(gy);
     Tensor r3 = relu_out ? as_ncs(*relu_out) : Tensor();
     if (relu_out) {
@@ -371,14 +382,20 @@ BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tens
         check_same_device("batch_norm_backward", {&x, relu_out});
         check_same_dtype("batch_norm_backward", {&x, relu_out});
     }
+    DCODR_CHECK(relu_out || !relu_in_grad, "batch_norm_backward: the ReLU input's gradient needs relu_out");
     BatchNormGrads g;
     g.x = Tensor::empty(x.shape(), x.dtype(), x.device());
+    Tensor gm3;
+    if (relu_in_grad) {
+        g.relu_in = Tensor::empty(x.shape(), x.dtype(), x.device());
+        gm3 = g.relu_in.view(x3.shape());
+    }
     Tensor gx3 = g.x.view(x3.shape());
     std::int64_t c = x.size(1);
     g.weight = Tensor::empty({c}, x.dtype(), x.device());
     g.bias = Tensor::empty({c}, x.dtype(), x.device());
     x.backend().batch_norm_backward(gy3, x3, weight, saved.mean, saved.invstd, relu_out ? &r3 : nullptr, gx3,
-                                    &g.weight, &g.bias);
+                                    &g.weight, &g.bias, relu_in_grad ? &gm3 : nullptr);
     return g;
 }
 

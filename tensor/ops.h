@@ -48,17 +48,20 @@ Tensor upsample_nearest2d_backward(const Tensor& gy, const Shape& x_shape);
 struct BatchNormSaved {
     Tensor mean, invstd;
 };
-// Returns y (relu: max(y, 0), fused); fills `saved` (training) for the backward. Running
-// stats updated in place.
+// Returns y, with `tail` fused in (BatchNormTail: + residual, then relu); fills `saved`
+// (training) for the backward. Running stats updated in place.
 Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
                           Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved,
-                          bool relu = false);
+                          const BatchNormTail& tail = {});
 struct BatchNormGrads {
     Tensor x, weight, bias;
+    Tensor relu_in;  // with relu_in_grad: gy masked by relu_out (the residual's gradient)
 };
-// relu_out: the fused forward's output (its backward masks gy where it is not positive).
+// relu_out: the fused forward's output (its backward masks gy where it is not positive);
+// relu_in_grad (needs relu_out): also return that masked gradient.
 BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                   const BatchNormSaved& saved, const Tensor* relu_out = nullptr);
+                                   const BatchNormSaved& saved, const Tensor* relu_out = nullptr,
+                                   bool relu_in_grad = false);
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& idx);
 Tensor index_add(const Tensor& src, std::int64_t dim, const Tensor& idx, const Shape& out_shape);

@@ -173,9 +173,11 @@ public:
     }
 
     void batch_norm_forward_train(const Tensor& x, const Tensor* w, const Tensor* b, Tensor* rm, Tensor* rv,
-                                  double momentum, double eps, bool relu, Tensor& y, Tensor& sm, Tensor& si) override {
-        Timed t(in_, "batch_norm_forward_train", dims(x) + (relu ? " +relu" : ""));
-        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, relu, y, sm, si);
+                                  double momentum, double eps, const BatchNormTail& tail, Tensor& y, Tensor& sm,
+                                  Tensor& si) override {
+        Timed t(in_, "batch_norm_forward_train",
+                dims(x) + (tail.residual ? " +add" : "") + (tail.relu ? " +relu" : ""));
+        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, tail, y, sm, si);
     }
     void batch_norm_forward_eval(const Tensor& x, const Tensor* w, const Tensor* b, const Tensor& rm,
                                  const Tensor& rv, double eps, Tensor& y) override {
@@ -183,9 +185,9 @@ public:
         in_.batch_norm_forward_eval(x, w, b, rm, rv, eps, y);
     }
     void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* w, const Tensor& sm, const Tensor& si,
-                             const Tensor* relu_out, Tensor& gx, Tensor* gw, Tensor* gb) override {
-        Timed t(in_, "batch_norm_backward", dims(x) + (relu_out ? " +relu" : ""));
-        in_.batch_norm_backward(gy, x, w, sm, si, relu_out, gx, gw, gb);
+                             const Tensor* relu_out, Tensor& gx, Tensor* gw, Tensor* gb, Tensor* g_relu_in) override {
+        Timed t(in_, "batch_norm_backward", dims(x) + (g_relu_in ? " +add" : "") + (relu_out ? " +relu" : ""));
+        in_.batch_norm_backward(gy, x, w, sm, si, relu_out, gx, gw, gb, g_relu_in);
     }
 
     void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {

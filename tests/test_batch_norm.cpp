@@ -159,7 +159,7 @@ TEST_CASE("batch norm fused with ReLU equals batch norm then ReLU, forward and b
         kernels::BatchNormSaved s1, s2;
         Tensor plain = kernels::batch_norm_forward(x, &w, &b, &rm1, &rv1, true, 0.1, 1e-5, &s1);
         Tensor relu_y = kernels::unary(UnaryOp::relu, plain);
-        Tensor fused = kernels::batch_norm_forward(x, &w, &b, &rm2, &rv2, true, 0.1, 1e-5, &s2, true);
+        Tensor fused = kernels::batch_norm_forward(x, &w, &b, &rm2, &rv2, true, 0.1, 1e-5, &s2, BatchNormTail{nullptr, true});
         REQUIRE(fused.to_vector() == relu_y.to_vector());
         REQUIRE(rm1.to_vector() == rm2.to_vector());
         REQUIRE(rv1.to_vector() == rv2.to_vector());
@@ -181,6 +181,62 @@ TEST_CASE("batch norm fused with ReLU in evaluation mode clips the running-stat 
     Tensor x = random_tensor({3, 2, 4}, 71, -2, 2, DType::f32);
     Tensor rm = random_tensor({2}, 72, -0.5, 0.5, DType::f32), rv = random_tensor({2}, 73, 0.5, 2, DType::f32);
     Tensor plain = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, 1e-5, nullptr);
-    Tensor fused = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, 1e-5, nullptr, true);
+    Tensor fused = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, 1e-5, nullptr,
+                                               BatchNormTail{nullptr, true});
     REQUIRE(fused.to_vector() == kernels::unary(UnaryOp::relu, plain).to_vector());
+    Tensor r = random_tensor({3, 2, 4}, 74, -1, 1, DType::f32);
+    Tensor tail = kernels::batch_norm_forward(x, nullptr, nullptr, &rm, &rv, false, 0.1, 1e-5, nullptr,
+                                              BatchNormTail{&r, true});
+    REQUIRE(tail.to_vector() == kernels::unary(UnaryOp::relu, kernels::binary(BinaryOp::add, plain, r)).to_vector());
+}
+
+// A ResNet block's tail, relu(bn(x) + identity), as one op: the same bits as the three ops,
+// forward (output, running stats) and backward (x, weight, bias and the residual's gradient).
+TEST_CASE("batch norm fused with a residual add (and ReLU) equals batch norm, add, ReLU, bit for bit") {
+    for (DType dt : {DType::f32, DType::f64})
+        for (bool relu : {true, false})
+            for (Shape shape : {Shape{4, 3, 5, 7}, Shape{9, 6}}) {
+                INFO(shape_str(shape) << " relu " << relu << " " << dtype_name(dt));
+                std::int64_t c = shape[1];
+                Tensor x = random_tensor(shape, 81, -2, 3, dt);
+                Tensor r = random_tensor(shape, 82, -1.5, 1.5, dt);
+                Tensor w = random_tensor({c}, 83, 0.5, 1.5, dt), b = random_tensor({c}, 84, -1, 1, dt);
+                Tensor gy = random_tensor(shape, 85, -1, 1, dt);
+                Tensor rm1 = Tensor::zeros({c}, dt), rv1 = Tensor::ones({c}, dt);
+                Tensor rm2 = Tensor::zeros({c}, dt), rv2 = Tensor::ones({c}, dt);
+                kernels::BatchNormSaved s1, s2;
+                Tensor plain = kernels::batch_norm_forward(x, &w, &b, &rm1, &rv1, true, 0.1, 1e-5, &s1);
+                Tensor sum = kernels::binary(BinaryOp::add, plain, r);
+                Tensor want = relu ? kernels::unary(UnaryOp::relu, sum) : sum;
+                Tensor fused = kernels::batch_norm_forward(x, &w, &b, &rm2, &rv2, true, 0.1, 1e-5, &s2,
+                                                           BatchNormTail{&r, relu});
+                REQUIRE(fused.to_vector() == want.to_vector());
+                REQUIRE(rm1.to_vector() == rm2.to_vector());
+                REQUIRE(rv1.to_vector() == rv2.to_vector());
+                if (!relu) continue;  // without a ReLU the backward is batch norm's own (gy passes through)
+                auto fv = fused.to_vector();
+                REQUIRE(std::count(fv.begin(), fv.end(), 0.0) > 0);  // the mask matters
+                REQUIRE(std::count(fv.begin(), fv.end(), 0.0) < static_cast<long>(fv.size()));
+
+                Tensor masked = kernels::binary(BinaryOp::relu_grad, gy, sum);  // relu's backward; add passes it on
+                auto g_plain = kernels::batch_norm_backward(masked, x, &w, s1);
+                auto g_fused = kernels::batch_norm_backward(gy, x, &w, s2, &fused, true);
+                REQUIRE(g_fused.x.to_vector() == g_plain.x.to_vector());
+                REQUIRE(g_fused.weight.to_vector() == g_plain.weight.to_vector());
+                REQUIRE(g_fused.bias.to_vector() == g_plain.bias.to_vector());
+                REQUIRE(g_fused.relu_in.to_vector() == masked.to_vector());
+                REQUIRE_FALSE(kernels::batch_norm_backward(gy, x, &w, s2, &fused).relu_in.defined());
+            }
+}
+
+TEST_CASE("batch norm rejects a residual of the wrong shape, and a ReLU-input gradient without a ReLU") {
+    Tensor x = random_tensor({4, 3, 5}, 91, -1, 1, DType::f32);
+    Tensor r = random_tensor({4, 3, 6}, 92, -1, 1, DType::f32);
+    kernels::BatchNormSaved s;
+    REQUIRE_THROWS_WITH(kernels::batch_norm_forward(x, nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5, &s,
+                                                    BatchNormTail{&r, true}),
+                        Catch::Contains("residual [4, 3, 6] must have the input's shape [4, 3, 5]"));
+    kernels::batch_norm_forward(x, nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5, &s);
+    REQUIRE_THROWS_WITH(kernels::batch_norm_backward(x, x, nullptr, s, nullptr, true),
+                        Catch::Contains("needs relu_out"));
 }

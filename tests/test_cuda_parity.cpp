@@ -439,10 +439,19 @@ TEST_CASE("cuda: batch norm", "[cuda]") {
                 // Fused with ReLU: forward clipped in the same pass, backward masked by its output.
                 K::BatchNormSaved saved_r;
                 Tensor yr = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, nullptr, nullptr,
-                                                  true, 0.1, 1e-5, &saved_r, true);
+                                                  true, 0.1, 1e-5, &saved_r, BatchNormTail{nullptr, true});
                 auto gr = K::batch_norm_backward(gy, x, affine ? &w : nullptr, saved_r, &yr);
-                return Outputs{y, saved.mean, saved.invstd, rm, rv, g.x, g.weight, g.bias, ye, yr, gr.x, gr.weight,
-                               gr.bias};
+                // A ResNet block's tail: + residual, then ReLU; backward also returns the
+                // residual's (masked) gradient.
+                K::BatchNormSaved saved_a;
+                Tensor res = rnd(s, 216, d, -1.5, 1.5);
+                Tensor ya = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, nullptr, nullptr,
+                                                  true, 0.1, 1e-5, &saved_a, BatchNormTail{&res, true});
+                auto ga = K::batch_norm_backward(gy, x, affine ? &w : nullptr, saved_a, &ya, true);
+                Tensor ye_a = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, &rm, &rv, false,
+                                                    0.1, 1e-5, nullptr, BatchNormTail{&res, true});
+                return Outputs{y,  saved.mean, saved.invstd, rm,   rv,   g.x,  g.weight,  g.bias,    ye,
+                               yr, gr.x,       gr.weight,    gr.bias, ya, ga.x, ga.weight, ga.bias, ga.relu_in, ye_a};
             }, 2e-5, 1e-4);
         }
     }

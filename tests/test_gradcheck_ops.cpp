@@ -159,4 +159,11 @@ TEST_CASE("gradcheck: convolution, pooling, upsampling, batch norm") {
     // the normalised values away from the kink at 0.
     check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true, 0.1, 1e-5, true); }, {x, g, bb});
     check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, false, 0.1, 1e-5, true); }, {x, g, bb});
+    // A ResNet block's tail: relu(bn(x) + residual) and bn(x) + residual, gradients to all four.
+    Tensor r = param({2, 4, 7, 6}, 36);
+    for (bool training : {true, false})
+        for (bool relu : {true, false})
+            check([rm, rv, training, relu](auto& v) {
+                return batch_norm(v[0], v[1], v[2], rm, rv, training, 0.1, 1e-5, relu, v[3]);
+            }, {x, g, bb, r});
 }

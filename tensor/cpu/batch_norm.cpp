@@ -2,6 +2,7 @@
 // Channels are independent, so they are the unit of threading; within a channel the data is
 // N runs of S contiguous values. Sums of float data are taken in double: a channel of a
 // ResNet batch holds ~10^5-10^6 values, enough for float sums to lose digits.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -29,14 +30,24 @@ const T* ptr(const Tensor* t) {
     return t ? t->data<T>() : nullptr;
 }
 
-// y = x·scale + shift over one channel, or relu of it (the ReLU's rule: v > 0 ? v : 0).
+// y = x·scale + shift over one channel, then + r (residual, or null) and relu (the ReLU's rule:
+// v > 0 ? v : 0). Each step rounds to T as the separate add and relu ops would: fused == unfused.
 template <class T>
-void affine_channel(const T* x, T* y, const Ncs& d, std::int64_t c, Acc<T> scale, Acc<T> shift, bool relu) {
+void affine_channel(const T* x, const T* r, T* y, const Ncs& d, std::int64_t c, Acc<T> scale, Acc<T> shift,
+                    bool relu) {
     T a = static_cast<T>(scale), b = static_cast<T>(shift);
     for (std::int64_t n = 0; n < d.N; ++n) {
-        const T* xs = x + (n * d.C + c) * d.S;
-        T* ys = y + (n * d.C + c) * d.S;
-        if (relu) {
+        std::int64_t off = (n * d.C + c) * d.S;
+        const T* xs = x + off;
+        T* ys = y + off;
+        if (r) {
+            const T* rs = r + off;
+#pragma omp simd
+            for (std::int64_t s = 0; s < d.S; ++s) {
+                T v = static_cast<T>(xs[s] * a + b) + rs[s];
+                ys[s] = !relu || v > T(0) ? v : T(0);
+            }
+        } else if (relu) {
 #pragma omp simd
             for (std::int64_t s = 0; s < d.S; ++s) {
                 T v = xs[s] * a + b;
@@ -71,14 +82,15 @@ void for_rows(const T* pg, const T* pr, T* scratch, const Ncs& d, std::int64_t c
 
 void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum, double eps,
-                                          bool relu, Tensor& y, Tensor& save_mean, Tensor& save_invstd) {
+                                          const BatchNormTail& tail, Tensor& y, Tensor& save_mean,
+                                          Tensor& save_invstd) {
     dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
         using T = decltype(tag);
         using A = Acc<T>;
         Ncs d = ncs(x);
         const T* px = x.data<T>();
         T* py = y.data<T>();
-        const T *pw = ptr<T>(weight), *pb = ptr<T>(bias);
+        const T *pw = ptr<T>(weight), *pb = ptr<T>(bias), *pres = ptr<T>(tail.residual);
         T* prm = running_mean ? running_mean->data<T>() : nullptr;
         T* prv = running_var ? running_var->data<T>() : nullptr;
         T* pm = save_mean.data<T>();
@@ -111,7 +123,7 @@ void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight,
             // The running variance estimates the population: unbiased, n/(n-1).
             if (prv) prv[c] = static_cast<T>((1 - momentum) * prv[c] + momentum * var * count / (count - 1));
             A scale = invstd * param(pw, c, 1.0);
-            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - mean * scale, relu);
+            affine_channel(px, pres, py, d, c, scale, param(pb, c, 0.0) - mean * scale, tail.relu);
         }
     });
 }
@@ -131,14 +143,15 @@ void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, 
 #pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
         for (std::int64_t c = 0; c < d.C; ++c) {
             A scale = param(pw, c, 1.0) / std::sqrt(static_cast<A>(prv[c]) + eps);
-            affine_channel(px, py, d, c, scale, param(pb, c, 0.0) - static_cast<A>(prm[c]) * scale, false);
+            affine_channel(px, static_cast<const T*>(nullptr), py, d, c, scale,
+                           param(pb, c, 0.0) - static_cast<A>(prm[c]) * scale, false);
         }
     });
 }
 
 void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
                                      const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
-                                     Tensor& gx, Tensor* gweight, Tensor* gbias) {
+                                     Tensor& gx, Tensor* gweight, Tensor* gbias, Tensor* g_relu_in) {
     dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto tag) {
         using T = decltype(tag);
         using A = Acc<T>;
@@ -147,6 +160,7 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
         const T* pg = gy.data<T>();
         const T* pr = relu_out ? relu_out->data<T>() : nullptr;
         T* pgx = gx.data<T>();
+        T* pgm = g_relu_in ? g_relu_in->data<T>() : nullptr;
         const T* pw = ptr<T>(weight);
         const T* pm = save_mean.data<T>();
         const T* pis = save_invstd.data<T>();
@@ -180,6 +194,7 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
                 T* gxs = pgx + off;
 #pragma omp simd
                 for (std::int64_t s = 0; s < d.S; ++s) gxs[s] = gs[s] * tk + xs[s] * ta + tb;
+                if (pgm) std::copy(gs, gs + d.S, pgm + off);  // the masked gradient, already in cache
             });
         }
     });
