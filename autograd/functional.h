@@ -93,9 +93,11 @@ Tensor upsample_nearest2d(const Tensor& x, std::int64_t scale);
 // relu = true: relu(batch_norm(...)) as one op (one pass over the activation forward and
 // backward when training; the pair every ResNet block has). residual (defined): relu(batch_norm(...)
 // + residual), or without relu the sum, as one op: a ResNet block's tail (BatchNormTail).
+// groups (training): statistics per consecutive slice of N/groups samples, as if each slice
+// went through on its own (nn::BatchStatsGroups explains why).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                   Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5, bool relu = false,
-                  const Tensor& residual = Tensor());
+                  const Tensor& residual = Tensor(), std::int64_t groups = 1);
 
 // ---- composites ----
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias = Tensor());  // x @ w^T + b

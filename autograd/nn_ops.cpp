@@ -48,7 +48,7 @@ Tensor upsample_nearest2d(const Tensor& x, std::int64_t scale) {
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                   Tensor running_var, bool training, double momentum, double eps, bool relu,
-                  const Tensor& residual) {
+                  const Tensor& residual, std::int64_t groups) {
     const Tensor* w = weight.defined() ? &weight : nullptr;
     const Tensor* b = bias.defined() ? &bias : nullptr;
     Tensor* rm = running_mean.defined() ? &running_mean : nullptr;
@@ -70,7 +70,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
     K::BatchNormSaved saved;
     const bool has_residual = residual.defined();
     Tensor y = K::batch_norm_forward(x, w, b, rm, rv, true, momentum, eps, &saved,
-                                     BatchNormTail{has_residual ? &residual : nullptr, relu});
+                                     BatchNormTail{has_residual ? &residual : nullptr, relu}, groups);
     Tensor dx = x.detach(), dw = weight.defined() ? weight.detach() : Tensor();
     // The fused ReLU's backward needs its output (where it is positive): our own output, so
     // saved detached (a closure holding its op's output with the graph would own itself).

@@ -264,35 +264,39 @@ template <class T>
 __global__ void __launch_bounds__(kBnThreads)
     bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
              const T* residual, bool relu, T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c,
-             std::int64_t sp) {
+             std::int64_t sp, std::int64_t groups) {
     __shared__ double sh[kBnThreads / 32];
-    std::int64_t ch = blockIdx.x;
-    std::int64_t count = n * sp;
-    double s = 0;
-    for_channel(n, c, sp, ch, [&](std::int64_t at) { s += x[at]; });
-    double mean = block_sum(s, sh) / static_cast<double>(count);
-    double q = 0;
-    for_channel(n, c, sp, ch, [&](std::int64_t at) {
-        double d = x[at] - mean;
-        q += d * d;
-    });
-    double m2 = block_sum(q, sh);
-    double var = m2 / static_cast<double>(count);
-    double invstd = 1.0 / sqrt(var + eps);
+    const std::int64_t ch = blockIdx.x, rows = n / groups, count = rows * sp;
     double wv = weight ? static_cast<double>(weight[ch]) : 1.0, bv = bias ? static_cast<double>(bias[ch]) : 0.0;
-    double scale = wv * invstd, shift = bv - mean * scale;
-    for_channel(n, c, sp, ch, [&](std::int64_t at) {
-        T v = static_cast<T>(x[at] * scale + shift);
-        if (residual) v = v + residual[at];        // rounded as the separate add would round it
-        y[at] = relu ? (v > T(0) ? v : T(0)) : v;  // the ReLU kernel's rule, so fused == unfused
-    });
-    if (threadIdx.x == 0) {
-        smean[ch] = static_cast<T>(mean);
-        sinvstd[ch] = static_cast<T>(invstd);
-        if (rmean) rmean[ch] = static_cast<T>((1.0 - momentum) * rmean[ch] + momentum * mean);
-        if (rvar) {
-            double unbiased = count > 1 ? m2 / static_cast<double>(count - 1) : var;
-            rvar[ch] = static_cast<T>((1.0 - momentum) * rvar[ch] + momentum * unbiased);
+    // Statistics groups one after the other, as separate launches on the slices would run.
+    for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t base = g * rows * c * sp;
+        auto for_group = [&](auto f) { for_channel(rows, c, sp, ch, [&](std::int64_t at) { f(base + at); }); };
+        double s = 0;
+        for_group([&](std::int64_t at) { s += x[at]; });
+        double mean = block_sum(s, sh) / static_cast<double>(count);
+        double q = 0;
+        for_group([&](std::int64_t at) {
+            double d = x[at] - mean;
+            q += d * d;
+        });
+        double m2 = block_sum(q, sh);
+        double var = m2 / static_cast<double>(count);
+        double invstd = 1.0 / sqrt(var + eps);
+        double scale = wv * invstd, shift = bv - mean * scale;
+        for_group([&](std::int64_t at) {
+            T v = static_cast<T>(x[at] * scale + shift);
+            if (residual) v = v + residual[at];        // rounded as the separate add would round it
+            y[at] = relu ? (v > T(0) ? v : T(0)) : v;  // the ReLU kernel's rule, so fused == unfused
+        });
+        if (threadIdx.x == 0) {
+            smean[g * c + ch] = static_cast<T>(mean);
+            sinvstd[g * c + ch] = static_cast<T>(invstd);
+            if (rmean) rmean[ch] = static_cast<T>((1.0 - momentum) * rmean[ch] + momentum * mean);
+            if (rvar) {
+                double unbiased = count > 1 ? m2 / static_cast<double>(count - 1) : var;
+                rvar[ch] = static_cast<T>((1.0 - momentum) * rvar[ch] + momentum * unbiased);
+            }
         }
     }
 }
@@ -309,36 +313,44 @@ __global__ void bn_eval(const T* x, const T* weight, const T* bias, const T* rme
     }
 }
 
-// gx = w·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)); gweight = Σ gy·x̂; gbias = Σ gy.
+// gx = w·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)); gweight = Σ gy·x̂; gbias = Σ gy (per statistics
+// group, then summed over the groups in T, as adding separate launches' results would).
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
     bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, const T* relu_out,
-                T* gx, T* gweight, T* gbias, T* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp) {
+                T* gx, T* gweight, T* gbias, T* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp,
+                std::int64_t groups) {
     __shared__ double sh[kBnThreads / 32];
-    std::int64_t ch = blockIdx.x;
-    std::int64_t count = n * sp;
-    double mean = smean[ch], invstd = sinvstd[ch];
-    double sg = 0, sgx = 0;
+    const std::int64_t ch = blockIdx.x, rows = n / groups, count = rows * sp;
+    const double wv = weight ? static_cast<double>(weight[ch]) : 1.0;
     // The fused ReLU's backward: gradient only where its output was positive.
     auto grad_at = [&](std::int64_t at) { return relu_out && !(relu_out[at] > T(0)) ? 0.0 : double(gy[at]); };
-    for_channel(n, c, sp, ch, [&](std::int64_t at) {
-        double g = grad_at(at);
-        sg += g;
-        sgx += g * (x[at] - mean) * invstd;
-    });
-    double sum_g = block_sum(sg, sh);
-    double sum_gx = block_sum(sgx, sh);
-    double wv = weight ? static_cast<double>(weight[ch]) : 1.0;
-    double mg = sum_g / static_cast<double>(count), mgx = sum_gx / static_cast<double>(count);
-    for_channel(n, c, sp, ch, [&](std::int64_t at) {
-        double xh = (x[at] - mean) * invstd;
-        double g = grad_at(at);
-        gx[at] = static_cast<T>(wv * invstd * (g - mg - xh * mgx));
-        if (g_relu_in) g_relu_in[at] = static_cast<T>(g);  // exact: g is gy or 0
-    });
+    T gw_total = 0, gb_total = 0;
+    for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t base = g * rows * c * sp;
+        auto for_group = [&](auto f) { for_channel(rows, c, sp, ch, [&](std::int64_t at) { f(base + at); }); };
+        double mean = smean[g * c + ch], invstd = sinvstd[g * c + ch];
+        double sg = 0, sgx = 0;
+        for_group([&](std::int64_t at) {
+            double gv = grad_at(at);
+            sg += gv;
+            sgx += gv * (x[at] - mean) * invstd;
+        });
+        double sum_g = block_sum(sg, sh);
+        double sum_gx = block_sum(sgx, sh);
+        double mg = sum_g / static_cast<double>(count), mgx = sum_gx / static_cast<double>(count);
+        for_group([&](std::int64_t at) {
+            double xh = (x[at] - mean) * invstd;
+            double gv = grad_at(at);
+            gx[at] = static_cast<T>(wv * invstd * (gv - mg - xh * mgx));
+            if (g_relu_in) g_relu_in[at] = static_cast<T>(gv);  // exact: gv is gy or 0
+        });
+        gw_total = gw_total + static_cast<T>(sum_gx);
+        gb_total = gb_total + static_cast<T>(sum_g);
+    }
     if (threadIdx.x == 0) {
-        if (gweight) gweight[ch] = static_cast<T>(sum_gx);
-        if (gbias) gbias[ch] = static_cast<T>(sum_g);
+        if (gweight) gweight[ch] = gw_total;
+        if (gbias) gbias[ch] = gb_total;
     }
 }
 
@@ -393,12 +405,12 @@ void launch_upsample_bwd(int dt, const void* gy, void* gx, const PoolGeom& g, cu
 void launch_bn_train(int dt, const void* x, const void* weight, const void* bias, void* running_mean,
                      void* running_var, double momentum, double eps, const void* residual, bool relu, void* y,
                      void* save_mean, void* save_invstd, std::int64_t n, std::int64_t c, std::int64_t sp,
-                     cudaStream_t s) {
+                     std::int64_t groups, cudaStream_t s) {
     DCODR_FLOAT_LAUNCH_T("batch_norm", bn_train, static_cast<unsigned>(c), kBnThreads, static_cast<const T*>(x),
                          static_cast<const T*>(weight), static_cast<const T*>(bias), static_cast<T*>(running_mean),
                          static_cast<T*>(running_var), momentum, eps, static_cast<const T*>(residual), relu,
                          static_cast<T*>(y),
-                         static_cast<T*>(save_mean), static_cast<T*>(save_invstd), n, c, sp);
+                         static_cast<T*>(save_mean), static_cast<T*>(save_invstd), n, c, sp, groups);
 }
 void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias, const void* running_mean,
                     const void* running_var, double eps, void* y, std::int64_t n, std::int64_t c, std::int64_t sp,
@@ -410,12 +422,13 @@ void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias,
 }
 void launch_bn_backward(int dt, const void* gy, const void* x, const void* weight, const void* save_mean,
                         const void* save_invstd, const void* relu_out, void* gx, void* gweight, void* gbias,
-                        void* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp, cudaStream_t s) {
+                        void* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp, std::int64_t groups,
+                        cudaStream_t s) {
     DCODR_FLOAT_LAUNCH_T("batch_norm_backward", bn_backward, static_cast<unsigned>(c), kBnThreads,
                          static_cast<const T*>(gy), static_cast<const T*>(x), static_cast<const T*>(weight),
                          static_cast<const T*>(save_mean), static_cast<const T*>(save_invstd),
                          static_cast<const T*>(relu_out), static_cast<T*>(gx), static_cast<T*>(gweight),
-                         static_cast<T*>(gbias), static_cast<T*>(g_relu_in), n, c, sp);
+                         static_cast<T*>(gbias), static_cast<T*>(g_relu_in), n, c, sp, groups);
 }
 
 }  // namespace dcodr::cuda

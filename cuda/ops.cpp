@@ -257,13 +257,13 @@ void CudaBackend::upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) {
 
 void CudaBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                            Tensor* running_mean, Tensor* running_var, double momentum, double eps,
-                                           const BatchNormTail& tail, Tensor& y, Tensor& save_mean,
-                                           Tensor& save_invstd) {
+                                           std::int64_t groups, const BatchNormTail& tail, Tensor& y,
+                                           Tensor& save_mean, Tensor& save_invstd) {
     std::int64_t n = x.size(0), c = x.size(1), sp = x.size(2);
     if (c == 0) return;
     launch_bn_train(dt(x), x.raw_data(), cptr(weight), cptr(bias), mptr(running_mean), mptr(running_var), momentum,
                     eps, cptr(tail.residual), tail.relu, y.raw_data(), save_mean.raw_data(), save_invstd.raw_data(), n,
-                    c, sp, stream_);
+                    c, sp, groups, stream_);
 }
 void CudaBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           const Tensor& running_mean, const Tensor& running_var, double eps,
@@ -273,13 +273,14 @@ void CudaBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight,
                    eps, y.raw_data(), x.size(0), x.size(1), x.size(2), stream_);
 }
 void CudaBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                      const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
-                                      Tensor& gx, Tensor* gweight, Tensor* gbias, Tensor* g_relu_in) {
+                                      const Tensor& save_mean, const Tensor& save_invstd, std::int64_t groups,
+                                      const Tensor* relu_out, Tensor& gx, Tensor* gweight, Tensor* gbias,
+                                      Tensor* g_relu_in) {
     std::int64_t c = x.size(1);
     if (c == 0) return;
     launch_bn_backward(dt(x), gy.raw_data(), x.raw_data(), cptr(weight), save_mean.raw_data(),
                        save_invstd.raw_data(), cptr(relu_out), gx.raw_data(), mptr(gweight), mptr(gbias),
-                       mptr(g_relu_in), x.size(0), c, x.size(2), stream_);
+                       mptr(g_relu_in), x.size(0), c, x.size(2), groups, stream_);
 }
 
 // ---------------------------------------------------------------- indexing

@@ -135,11 +135,13 @@ void load_batch_into(const Dataset& ds, const std::vector<std::int64_t>& indices
     }
 }
 
+Shape batch_shape(const Dataset& ds, std::int64_t count, const ImageFormat& format) {
+    return {count, format.channels ? format.channels : ds.channels, format.height ? format.height : ds.height,
+            format.width ? format.width : ds.width};
+}
+
 Tensor load_batch(const Dataset& ds, const std::vector<std::int64_t>& indices, const ImageFormat& format) {
-    const std::int64_t oh = format.height ? format.height : ds.height;
-    const std::int64_t ow = format.width ? format.width : ds.width;
-    const std::int64_t oc = format.channels ? format.channels : ds.channels;
-    Tensor t = Tensor::empty({static_cast<std::int64_t>(indices.size()), oc, oh, ow});
+    Tensor t = Tensor::empty(batch_shape(ds, static_cast<std::int64_t>(indices.size()), format));
     load_batch_into(ds, indices, format, t.data<float>());
     return t;
 }

@@ -80,6 +80,8 @@ struct ImageFormat {
     std::int64_t channels = 0;           // 0 = the data set's; 3 tiles gray, 1 takes luma
 };
 
+// [count, C, H, W]: the shape load_batch gives `count` images of `ds` in `format`.
+Shape batch_shape(const Dataset& ds, std::int64_t count, const ImageFormat& format);
 // Float [B, C, H, W] in [0, 1] on the host for the images at `indices`, resized to `format`
 // (area when shrinking, bilinear when enlarging). Parallel over the batch.
 Tensor load_batch(const Dataset& ds, const std::vector<std::int64_t>& indices, const ImageFormat& format = {});

@@ -88,6 +88,9 @@ struct TrainBatch {
     DomainBatch batch;          // indices and domains (k domains x m images, domain-major)
     Tensor images;              // float32 [B, C, H, W] in [0, 1], clean
     Tensor augmented;           // float32 [B, C, H, W], one positive view each (undefined without augmenter)
+    // With an augmenter: [2B, C, H, W], images then augmented (those two are its halves): one
+    // buffer to upload and to encode in one pass (nn::BatchStatsGroups).
+    Tensor views;
     Tensor domains;             // int64 [B]
     std::int64_t step = 0;      // epoch * batches_per_epoch + position: also the augmentation step
     SamplerState state_after;   // the sampler state after this batch: what a checkpoint saves

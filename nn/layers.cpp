@@ -41,18 +41,31 @@ BatchNorm::BatchNorm(std::int64_t c, double eps, double momentum, bool affine) :
     register_buffer("running_var", &running_var);
     register_buffer("num_batches_tracked", &num_batches_tracked);
 }
+namespace {
+thread_local std::int64_t t_batch_stats_groups = 1;
+}
+BatchStatsGroups::BatchStatsGroups(std::int64_t groups) : previous_(t_batch_stats_groups) {
+    DCODR_CHECK(groups >= 1, "BatchStatsGroups: groups must be at least 1, got {}", groups);
+    t_batch_stats_groups = groups;
+}
+BatchStatsGroups::~BatchStatsGroups() { t_batch_stats_groups = previous_; }
+std::int64_t BatchStatsGroups::current() { return t_batch_stats_groups; }
+
 Tensor BatchNorm::forward(const Tensor& x) { return run(x, false); }
 Tensor BatchNorm::forward_relu(const Tensor& x) { return run(x, true); }
 Tensor BatchNorm::forward_add_relu(const Tensor& x, const Tensor& residual) { return run(x, true, residual); }
 
 Tensor BatchNorm::run(const Tensor& x, bool relu, const Tensor& residual) {
+    const std::int64_t groups = is_training() ? BatchStatsGroups::current() : 1;
     if (is_training()) {
         // Counted on the host side of the tensor only when it lives there; on a GPU a
         // device-side +1 would need a kernel launch per layer for a number nobody reads.
+        // One update of the running statistics per statistics group.
         if (num_batches_tracked.device().is_cpu())
-            num_batches_tracked.data<std::int64_t>()[0] += 1;
+            num_batches_tracked.data<std::int64_t>()[0] += groups;
     }
-    return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, relu, residual);
+    return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, relu, residual,
+                      groups);
 }
 
 MaxPool2d::MaxPool2d(std::int64_t k, std::int64_t s, std::int64_t p) { params = {k, k, s, s, p, p, true}; }

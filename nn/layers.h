@@ -22,6 +22,26 @@ public:
     Conv2dParams params;
 };
 
+// Within a BatchStatsGroups(g) scope (on this thread), every BatchNorm in training mode takes
+// its statistics separately over g equal consecutive slices of its batch, and updates its
+// running statistics once per slice, in order. A model run once on [a; b] then computes what
+// it computes run on a and on b separately: convolutions and linear layers treat samples
+// independently, batch norm is the only layer that mixes them. DCoDR takes batch statistics
+// per view (clean, augmented); one pass over both views halves the kernel launches of a step,
+// removes the sums of the two passes' parameter gradients and gives every convolution a batch
+// twice the size (docs/design.md, "one pass for both views").
+class BatchStatsGroups {
+public:
+    explicit BatchStatsGroups(std::int64_t groups);
+    ~BatchStatsGroups();
+    BatchStatsGroups(const BatchStatsGroups&) = delete;
+    BatchStatsGroups& operator=(const BatchStatsGroups&) = delete;
+    static std::int64_t current();  // 1 outside any scope
+
+private:
+    std::int64_t previous_;
+};
+
 // BatchNorm over dim 1 for [N, C] (BatchNorm1d) and [N, C, H, W] (BatchNorm2d) alike.
 class BatchNorm : public Module {
 public:

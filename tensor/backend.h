@@ -112,13 +112,17 @@ public:
 
     // ---- batch norm over [N, C, S] (S = product of spatial dims, may be 1) ----
     // Training: normalises with batch statistics (biased variance), writes save_mean and
-    // save_invstd [C], and updates running stats in place (unbiased variance), PyTorch's rule.
+    // save_invstd, and updates running stats in place (unbiased variance), PyTorch's rule.
+    // groups (divides N): the batch is that many equal consecutive slices, each normalised with
+    // its own statistics, exactly as separate calls on the slices would (save_* are [groups, C];
+    // running stats are updated once per slice, in order). The backward is per slice too, with
+    // gweight/gbias summed over the slices.
     // `tail` is applied in the same pass (see BatchNormTail): one pass over the activation
     // instead of up to three.
     virtual void batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum,
-                                          double eps, const BatchNormTail& tail, Tensor& y, Tensor& save_mean,
-                                          Tensor& save_invstd) = 0;
+                                          double eps, std::int64_t groups, const BatchNormTail& tail, Tensor& y,
+                                          Tensor& save_mean, Tensor& save_invstd) = 0;
     virtual void batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                          const Tensor& running_mean, const Tensor& running_var, double eps,
                                          Tensor& y) = 0;
@@ -127,8 +131,9 @@ public:
     // g_relu_in (only with relu_out; may be null): receives that masked gradient, the gradient at
     // the ReLU's input, which is also the residual's gradient (d(a + r)/dr = 1).
     virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                     const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
-                                     Tensor& gx, Tensor* gweight, Tensor* gbias, Tensor* g_relu_in) = 0;
+                                     const Tensor& save_mean, const Tensor& save_invstd, std::int64_t groups,
+                                     const Tensor* relu_out, Tensor& gx, Tensor* gweight, Tensor* gbias,
+                                     Tensor* g_relu_in) = 0;
 
     // ---- indexing; x viewed as [outer, n, inner] around the indexed dim ----
     // out[o, i, r] = x[o, idx[i], r]

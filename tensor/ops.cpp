@@ -329,7 +329,7 @@ static Tensor as_ncs(const Tensor& x) {
 
 Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
                           Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved,
-                          const BatchNormTail& tail) {
+                          const BatchNormTail& tail, std::int64_t groups) {
     check_floating("batch_norm", x);
     DCODR_CHECK(x.dim() >= 2, "batch_norm: expected input [N, C, ...], got {}", shape_str(x.shape()));
     std::int64_t c = x.size(1);
@@ -354,14 +354,18 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* b
         r3 = as_ncs(*tail.residual);
     }
     if (training) {
-        DCODR_CHECK(x.numel() / c > 1, "batch_norm: training needs more than one value per channel, got input {}",
-                    shape_str(x.shape()));
+        DCODR_CHECK(groups >= 1 && x.size(0) % groups == 0,
+                    "batch_norm: {} statistics groups must divide the batch of {} evenly", groups, x.size(0));
+        DCODR_CHECK(x.numel() / (c * groups) > 1,
+                    "batch_norm: training needs more than one value per channel{}, got input {}",
+                    groups > 1 ? fmt::format(" in each of {} groups", groups) : "", shape_str(x.shape()));
         DCODR_CHECK(saved != nullptr, "batch_norm: training needs a place to save statistics");
-        saved->mean = Tensor::empty({c}, x.dtype(), x.device());
-        saved->invstd = Tensor::empty({c}, x.dtype(), x.device());
+        saved->mean = Tensor::empty({groups * c}, x.dtype(), x.device());
+        saved->invstd = Tensor::empty({groups * c}, x.dtype(), x.device());
+        saved->groups = groups;
         BatchNormTail tail3{tail.residual ? &r3 : nullptr, tail.relu};
-        x.backend().batch_norm_forward_train(x3, weight, bias, running_mean, running_var, momentum, eps, tail3, y3,
-                                             saved->mean, saved->invstd);
+        x.backend().batch_norm_forward_train(x3, weight, bias, running_mean, running_var, momentum, eps, groups,
+                                             tail3, y3, saved->mean, saved->invstd);
     } else {
         DCODR_CHECK(running_mean && running_var, "batch_norm: evaluation mode needs running statistics");
         x.backend().batch_norm_forward_eval(x3, weight, bias, *running_mean, *running_var, eps, y3);
@@ -394,8 +398,8 @@ BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tens
     std::int64_t c = x.size(1);
     g.weight = Tensor::empty({c}, x.dtype(), x.device());
     g.bias = Tensor::empty({c}, x.dtype(), x.device());
-    x.backend().batch_norm_backward(gy3, x3, weight, saved.mean, saved.invstd, relu_out ? &r3 : nullptr, gx3,
-                                    &g.weight, &g.bias, relu_in_grad ? &gm3 : nullptr);
+    x.backend().batch_norm_backward(gy3, x3, weight, saved.mean, saved.invstd, saved.groups,
+                                    relu_out ? &r3 : nullptr, gx3, &g.weight, &g.bias, relu_in_grad ? &gm3 : nullptr);
     return g;
 }
 

@@ -46,13 +46,16 @@ Tensor upsample_nearest2d_forward(const Tensor& x, std::int64_t scale);
 Tensor upsample_nearest2d_backward(const Tensor& gy, const Shape& x_shape);
 
 struct BatchNormSaved {
-    Tensor mean, invstd;
+    Tensor mean, invstd;     // [groups * C], group-major
+    std::int64_t groups = 1;
 };
 // Returns y, with `tail` fused in (BatchNormTail: + residual, then relu); fills `saved`
-// (training) for the backward. Running stats updated in place.
+// (training) for the backward. Running stats updated in place. groups (training; divides
+// N): statistics per consecutive slice of N/groups samples, exactly as separate calls on the
+// slices (Backend::batch_norm_forward_train); evaluation uses the running stats either way.
 Tensor batch_norm_forward(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
                           Tensor* running_var, bool training, double momentum, double eps, BatchNormSaved* saved,
-                          const BatchNormTail& tail = {});
+                          const BatchNormTail& tail = {}, std::int64_t groups = 1);
 struct BatchNormGrads {
     Tensor x, weight, bias;
     Tensor relu_in;  // with relu_in_grad: gy masked by relu_out (the residual's gradient)

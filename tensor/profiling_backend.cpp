@@ -26,6 +26,11 @@ std::string conv_detail(const Tensor& x, const Shape& w, const Conv2dParams& p) 
     return s;
 }
 
+// "128x256x16 x2 +add +relu": the [N, C, S] view, statistics groups, fused tail.
+std::string bn_detail(const Tensor& x, std::int64_t groups, bool add, bool relu) {
+    return dims(x) + (groups != 1 ? fmt::format(" x{}", groups) : "") + (add ? " +add" : "") + (relu ? " +relu" : "");
+}
+
 // Kernel ops running inside another timed op on this thread (a kernel that makes an operand
 // contiguous first): counted as part of the outer op, not again on their own.
 thread_local int t_depth = 0;
@@ -173,11 +178,10 @@ public:
     }
 
     void batch_norm_forward_train(const Tensor& x, const Tensor* w, const Tensor* b, Tensor* rm, Tensor* rv,
-                                  double momentum, double eps, const BatchNormTail& tail, Tensor& y, Tensor& sm,
-                                  Tensor& si) override {
-        Timed t(in_, "batch_norm_forward_train",
-                dims(x) + (tail.residual ? " +add" : "") + (tail.relu ? " +relu" : ""));
-        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, tail, y, sm, si);
+                                  double momentum, double eps, std::int64_t groups, const BatchNormTail& tail,
+                                  Tensor& y, Tensor& sm, Tensor& si) override {
+        Timed t(in_, "batch_norm_forward_train", bn_detail(x, groups, tail.residual != nullptr, tail.relu));
+        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, groups, tail, y, sm, si);
     }
     void batch_norm_forward_eval(const Tensor& x, const Tensor* w, const Tensor* b, const Tensor& rm,
                                  const Tensor& rv, double eps, Tensor& y) override {
@@ -185,9 +189,10 @@ public:
         in_.batch_norm_forward_eval(x, w, b, rm, rv, eps, y);
     }
     void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* w, const Tensor& sm, const Tensor& si,
-                             const Tensor* relu_out, Tensor& gx, Tensor* gw, Tensor* gb, Tensor* g_relu_in) override {
-        Timed t(in_, "batch_norm_backward", dims(x) + (g_relu_in ? " +add" : "") + (relu_out ? " +relu" : ""));
-        in_.batch_norm_backward(gy, x, w, sm, si, relu_out, gx, gw, gb, g_relu_in);
+                             std::int64_t groups, const Tensor* relu_out, Tensor& gx, Tensor* gw, Tensor* gb,
+                             Tensor* g_relu_in) override {
+        Timed t(in_, "batch_norm_backward", bn_detail(x, groups, g_relu_in != nullptr, relu_out != nullptr));
+        in_.batch_norm_backward(gy, x, w, sm, si, groups, relu_out, gx, gw, gb, g_relu_in);
     }
 
     void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {

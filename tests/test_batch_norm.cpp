@@ -240,3 +240,70 @@ TEST_CASE("batch norm rejects a residual of the wrong shape, and a ReLU-input gr
     REQUIRE_THROWS_WITH(kernels::batch_norm_backward(x, x, nullptr, s, nullptr, true),
                         Catch::Contains("needs relu_out"));
 }
+
+// Statistics groups: one call over [a; b] with groups = 2 is what two calls, on a and then on b,
+// compute: the same outputs, saved statistics and running statistics (two updates, in order),
+// the same input gradients, and parameter gradients equal to the two calls' summed in T.
+TEST_CASE("batch norm with statistics groups equals separate calls on the slices, bit for bit") {
+    for (DType dt : {DType::f32, DType::f64})
+        for (int tail_kind : {0, 1, 2})  // plain, + ReLU, + residual + ReLU
+            for (Shape shape : {Shape{6, 3, 5, 7}, Shape{8, 6}}) {
+                INFO(shape_str(shape) << " tail " << tail_kind << " " << dtype_name(dt));
+                const std::int64_t c = shape[1], n = shape[0], half = n / 2;
+                const bool relu = tail_kind > 0;
+                // The halves differ in scale and offset, so per-half statistics really differ.
+                Shape half_shape = shape;
+                half_shape[0] = half;
+                Tensor x = kernels::concat({random_tensor(half_shape, 101, -2, 3, dt),
+                                            random_tensor(half_shape, 108, 2, 9, dt)}, 0);
+                Tensor r = random_tensor(shape, 102, -1.5, 1.5, dt);
+                Tensor w = random_tensor({c}, 103, 0.5, 1.5, dt), b = random_tensor({c}, 104, -1, 1, dt);
+                Tensor gy = random_tensor(shape, 105, -1, 1, dt);
+                const Tensor* res = tail_kind == 2 ? &r : nullptr;
+
+                Tensor rm1 = random_tensor({c}, 106, -1, 1, dt), rv1 = random_tensor({c}, 107, 0.5, 2, dt);
+                Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
+                std::vector<Tensor> ys, gxs, grs;
+                std::vector<kernels::BatchNormGrads> parts;
+                std::vector<double> means, invstds;
+                for (std::int64_t h = 0; h < 2; ++h) {
+                    Tensor xh = x.slice(0, h * half, (h + 1) * half).contiguous();
+                    Tensor rh = r.slice(0, h * half, (h + 1) * half).contiguous();
+                    kernels::BatchNormSaved s;
+                    Tensor y = kernels::batch_norm_forward(xh, &w, &b, &rm1, &rv1, true, 0.1, 1e-5, &s,
+                                                           BatchNormTail{res ? &rh : nullptr, relu});
+                    auto g = kernels::batch_norm_backward(gy.slice(0, h * half, (h + 1) * half).contiguous(), xh,
+                                                          &w, s, relu ? &y : nullptr, relu);
+                    ys.push_back(y);
+                    parts.push_back(g);
+                    for (double v : s.mean.to_vector()) means.push_back(v);
+                    for (double v : s.invstd.to_vector()) invstds.push_back(v);
+                }
+                kernels::BatchNormSaved sg;
+                Tensor y = kernels::batch_norm_forward(x, &w, &b, &rm2, &rv2, true, 0.1, 1e-5, &sg,
+                                                       BatchNormTail{res, relu}, 2);
+                REQUIRE(y.to_vector() == kernels::concat(ys, 0).to_vector());
+                REQUIRE(sg.mean.to_vector() == means);
+                REQUIRE(sg.invstd.to_vector() == invstds);
+                REQUIRE(rm2.to_vector() == rm1.to_vector());
+                REQUIRE(rv2.to_vector() == rv1.to_vector());
+
+                auto g = kernels::batch_norm_backward(gy, x, &w, sg, relu ? &y : nullptr, relu);
+                REQUIRE(g.x.to_vector() == kernels::concat({parts[0].x, parts[1].x}, 0).to_vector());
+                REQUIRE(g.weight.to_vector() == kernels::binary(BinaryOp::add, parts[0].weight, parts[1].weight).to_vector());
+                REQUIRE(g.bias.to_vector() == kernels::binary(BinaryOp::add, parts[0].bias, parts[1].bias).to_vector());
+                if (relu)
+                    REQUIRE(g.relu_in.to_vector() ==
+                            kernels::concat({parts[0].relu_in, parts[1].relu_in}, 0).to_vector());
+            }
+}
+
+TEST_CASE("batch norm statistics groups must divide the batch and leave two values per group") {
+    Tensor x = random_tensor({6, 3, 2}, 111, -1, 1, DType::f32);
+    kernels::BatchNormSaved s;
+    REQUIRE_THROWS_WITH(kernels::batch_norm_forward(x, nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5, &s, {}, 4),
+                        Catch::Contains("4 statistics groups must divide the batch of 6 evenly"));
+    Tensor flat = random_tensor({4, 3}, 112, -1, 1, DType::f32);
+    REQUIRE_THROWS_WITH(kernels::batch_norm_forward(flat, nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5, &s, {}, 4),
+                        Catch::Contains("more than one value per channel in each of 4 groups"));
+}

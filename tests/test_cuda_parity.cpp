@@ -450,8 +450,19 @@ TEST_CASE("cuda: batch norm", "[cuda]") {
                 auto ga = K::batch_norm_backward(gy, x, affine ? &w : nullptr, saved_a, &ya, true);
                 Tensor ye_a = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, &rm, &rv, false,
                                                     0.1, 1e-5, nullptr, BatchNormTail{&res, true});
-                return Outputs{y,  saved.mean, saved.invstd, rm,   rv,   g.x,  g.weight,  g.bias,    ye,
-                               yr, gr.x,       gr.weight,    gr.bias, ya, ga.x, ga.weight, ga.bias, ga.relu_in, ye_a};
+                Outputs out{y,  saved.mean, saved.invstd, rm,   rv,   g.x,  g.weight,  g.bias,    ye,
+                            yr, gr.x,       gr.weight,    gr.bias, ya, ga.x, ga.weight, ga.bias, ga.relu_in, ye_a};
+                if (s[0] % 2 == 0) {
+                    // Statistics per half of the batch (both views of a DCoDR step in one pass).
+                    K::BatchNormSaved saved_g;
+                    Tensor yg = K::batch_norm_forward(x, affine ? &w : nullptr, affine ? &b : nullptr, &rm, &rv, true,
+                                                      0.1, 1e-5, &saved_g, BatchNormTail{&res, true}, 2);
+                    auto gg = K::batch_norm_backward(gy, x, affine ? &w : nullptr, saved_g, &yg, true);
+                    for (const Tensor& t : {yg, saved_g.mean, saved_g.invstd, rm, rv, gg.x, gg.weight, gg.bias,
+                                            gg.relu_in})
+                        out.push_back(t);
+                }
+                return out;
             }, 2e-5, 1e-4);
         }
     }

@@ -166,4 +166,9 @@ TEST_CASE("gradcheck: convolution, pooling, upsampling, batch norm") {
             check([rm, rv, training, relu](auto& v) {
                 return batch_norm(v[0], v[1], v[2], rm, rv, training, 0.1, 1e-5, relu, v[3]);
             }, {x, g, bb, r});
+    // Statistics per half of the batch (one pass over two views), with and without the tail.
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true, 0.1, 1e-5, false, Tensor(), 2); },
+          {x, g, bb});
+    check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true, 0.1, 1e-5, true, v[3], 2); },
+          {x, g, bb, r});
 }

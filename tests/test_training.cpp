@@ -1,7 +1,12 @@
 // A small training run on generated data lowers the loss and moves the probes the right way.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "method/evaluation.h"
+#include "nn/init.h"
+#include "tensor/ops.h"
 #include "tests/test_util.h"
 #include "tests/train_fixtures.h"
 
@@ -35,4 +40,57 @@ TEST_CASE("DCoDR-norec training lowers the loss and makes attributes decodable")
     }
     INFO("summed attribute-probe gain " << gain);
     REQUIRE(gain > 0.1);
+}
+
+// The trainer encodes both views in one pass with batch-norm statistics per view
+// (nn::BatchStatsGroups); the method defines two passes. Same codes, loss, running statistics and
+// gradients, in float64 so that only rounding could tell them apart (a convolution over 2B
+// images sums its filter gradient in another order than two over B).
+TEST_CASE("one pass over both views with per-view statistics equals the method's two passes") {
+    for (int depth : {18, 50}) {
+        INFO("ResNet-" << depth);
+        nn::EncoderConfig ec{depth, 0.125, 32, 16, true};
+        nn::manual_seed(3);
+        nn::DcodrEncoder two_pass(ec);
+        nn::manual_seed(3);
+        nn::DcodrEncoder one_pass(ec);
+        two_pass.to(DType::f64);
+        one_pass.to(DType::f64);
+        Tensor clean = testing::random_tensor({8, 3, 16, 16}, 21, 0, 1);
+        Tensor augmented = testing::random_tensor({8, 3, 16, 16}, 22, 0, 1);
+        std::vector<std::int64_t> domains = {0, 0, 0, 0, 1, 1, 1, 1};
+        method::ContrastiveOptions o;
+
+        Tensor z2 = l2_normalize(two_pass.forward(clean), 1), p2 = l2_normalize(two_pass.forward(augmented), 1);
+        Tensor loss2 = method::contrastive_loss(z2, p2, domains, o);
+        backward(loss2);
+
+        Tensor codes;
+        {
+            nn::BatchStatsGroups per_view(2);
+            codes = l2_normalize(one_pass.forward(kernels::concat({clean, augmented}, 0)), 1);
+        }
+        Tensor loss1 = method::contrastive_loss(slice(codes, 0, 0, 8), slice(codes, 0, 8, 16), domains, o);
+        backward(loss1);
+
+        REQUIRE(loss1.item() == Approx(loss2.item()).epsilon(1e-12));
+        REQUIRE_CLOSE(codes, kernels::concat({z2, p2}, 0), 1e-12, 1e-10);
+        auto a = two_pass.named_parameters(), b = one_pass.named_parameters();
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            INFO(a[i].name);
+            REQUIRE(b[i].tensor.grad().defined());
+            // Relative to the tensor's largest entry: small entries are sums that cancel.
+            auto v = a[i].tensor.grad().to_vector();
+            double largest = 0;
+            for (double e : v) largest = std::max(largest, std::abs(e));
+            REQUIRE_CLOSE(b[i].tensor.grad(), a[i].tensor.grad(), 1e-10 * largest, 1e-8);
+        }
+        auto sa = two_pass.named_buffers(), sb = one_pass.named_buffers();
+        REQUIRE(sa.size() == sb.size());
+        for (std::size_t i = 0; i < sa.size(); ++i) {
+            INFO(sa[i].name);
+            REQUIRE_CLOSE(sb[i].tensor, sa[i].tensor, 1e-12, 1e-10);
+        }
+    }
 }

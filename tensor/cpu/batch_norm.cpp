@@ -1,6 +1,7 @@
 // Batch norm over [N, C, S] (S = spatial size, 1 for BatchNorm1d), PyTorch's semantics.
 // Channels are independent, so they are the unit of threading; within a channel the data is
-// N runs of S contiguous values. Sums of float data are taken in double: a channel of a
+// N runs of S contiguous values. With statistics groups, a channel's rows [n0, n1) of each
+// group are handled exactly as a separate call on that slice would handle them. Sums of float data are taken in double: a channel of a
 // ResNet batch holds ~10^5-10^6 values, enough for float sums to lose digits.
 #include <algorithm>
 #include <cmath>
@@ -33,10 +34,10 @@ const T* ptr(const Tensor* t) {
 // y = x·scale + shift over one channel, then + r (residual, or null) and relu (the ReLU's rule:
 // v > 0 ? v : 0). Each step rounds to T as the separate add and relu ops would: fused == unfused.
 template <class T>
-void affine_channel(const T* x, const T* r, T* y, const Ncs& d, std::int64_t c, Acc<T> scale, Acc<T> shift,
-                    bool relu) {
+void affine_channel(const T* x, const T* r, T* y, const Ncs& d, std::int64_t c, std::int64_t n0, std::int64_t n1,
+                    Acc<T> scale, Acc<T> shift, bool relu) {
     T a = static_cast<T>(scale), b = static_cast<T>(shift);
-    for (std::int64_t n = 0; n < d.N; ++n) {
+    for (std::int64_t n = n0; n < n1; ++n) {
         std::int64_t off = (n * d.C + c) * d.S;
         const T* xs = x + off;
         T* ys = y + off;
@@ -60,12 +61,13 @@ void affine_channel(const T* x, const T* r, T* y, const Ncs& d, std::int64_t c, 
     }
 }
 
-// Calls body(offset, g_row) for each of the channel's N rows with that row's incoming gradient: gy
-// itself, or (fused ReLU) gy where relu_out > 0 and 0 elsewhere, masked into `scratch`
-// (S values) so the loops that follow stay plain vector loops.
+// Calls body(offset, g_row) for each of the channel's rows n0..n1-1 with that row's incoming
+// gradient: gy itself, or (fused ReLU) gy where relu_out > 0 and 0 elsewhere, masked into
+// `scratch` (S values) so the loops that follow stay plain vector loops.
 template <class T, class F>
-void for_rows(const T* pg, const T* pr, T* scratch, const Ncs& d, std::int64_t c, F body) {
-    for (std::int64_t n = 0; n < d.N; ++n) {
+void for_rows(const T* pg, const T* pr, T* scratch, const Ncs& d, std::int64_t c, std::int64_t n0, std::int64_t n1,
+              F body) {
+    for (std::int64_t n = n0; n < n1; ++n) {
         std::int64_t off = (n * d.C + c) * d.S;
         const T* gs = pg + off;
         if (pr) {
@@ -82,8 +84,8 @@ void for_rows(const T* pg, const T* pr, T* scratch, const Ncs& d, std::int64_t c
 
 void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum, double eps,
-                                          const BatchNormTail& tail, Tensor& y, Tensor& save_mean,
-                                          Tensor& save_invstd) {
+                                          std::int64_t groups, const BatchNormTail& tail, Tensor& y,
+                                          Tensor& save_mean, Tensor& save_invstd) {
     dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
         using T = decltype(tag);
         using A = Acc<T>;
@@ -95,35 +97,39 @@ void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight,
         T* prv = running_var ? running_var->data<T>() : nullptr;
         T* pm = save_mean.data<T>();
         T* pis = save_invstd.data<T>();
-        std::int64_t count = d.N * d.S;
+        const std::int64_t rows = d.N / groups, count = rows * d.S;
 #pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
         for (std::int64_t c = 0; c < d.C; ++c) {
-            // Two passes (mean, then squared deviations): no cancellation when |mean| >> std.
-            A sum = 0;
-            for (std::int64_t n = 0; n < d.N; ++n) {
-                const T* xs = px + (n * d.C + c) * d.S;
+            for (std::int64_t g = 0; g < groups; ++g) {
+                const std::int64_t n0 = g * rows, n1 = n0 + rows;
+                // Two passes (mean, then squared deviations): no cancellation when |mean| >> std.
+                A sum = 0;
+                for (std::int64_t n = n0; n < n1; ++n) {
+                    const T* xs = px + (n * d.C + c) * d.S;
 #pragma omp simd reduction(+ : sum)
-                for (std::int64_t s = 0; s < d.S; ++s) sum += xs[s];
-            }
-            A mean = sum / count;
-            A sq = 0;
-            for (std::int64_t n = 0; n < d.N; ++n) {
-                const T* xs = px + (n * d.C + c) * d.S;
-#pragma omp simd reduction(+ : sq)
-                for (std::int64_t s = 0; s < d.S; ++s) {
-                    A dv = xs[s] - mean;
-                    sq += dv * dv;
+                    for (std::int64_t s = 0; s < d.S; ++s) sum += xs[s];
                 }
+                A mean = sum / count;
+                A sq = 0;
+                for (std::int64_t n = n0; n < n1; ++n) {
+                    const T* xs = px + (n * d.C + c) * d.S;
+#pragma omp simd reduction(+ : sq)
+                    for (std::int64_t s = 0; s < d.S; ++s) {
+                        A dv = xs[s] - mean;
+                        sq += dv * dv;
+                    }
+                }
+                A var = sq / count;  // biased: what normalises this batch
+                A invstd = 1 / std::sqrt(var + eps);
+                pm[g * d.C + c] = static_cast<T>(mean);
+                pis[g * d.C + c] = static_cast<T>(invstd);
+                // Once per group, in group order: as consecutive calls on the slices would.
+                if (prm) prm[c] = static_cast<T>((1 - momentum) * prm[c] + momentum * mean);
+                // The running variance estimates the population: unbiased, n/(n-1).
+                if (prv) prv[c] = static_cast<T>((1 - momentum) * prv[c] + momentum * var * count / (count - 1));
+                A scale = invstd * param(pw, c, 1.0);
+                affine_channel(px, pres, py, d, c, n0, n1, scale, param(pb, c, 0.0) - mean * scale, tail.relu);
             }
-            A var = sq / count;  // biased: what normalises this batch
-            A invstd = 1 / std::sqrt(var + eps);
-            pm[c] = static_cast<T>(mean);
-            pis[c] = static_cast<T>(invstd);
-            if (prm) prm[c] = static_cast<T>((1 - momentum) * prm[c] + momentum * mean);
-            // The running variance estimates the population: unbiased, n/(n-1).
-            if (prv) prv[c] = static_cast<T>((1 - momentum) * prv[c] + momentum * var * count / (count - 1));
-            A scale = invstd * param(pw, c, 1.0);
-            affine_channel(px, pres, py, d, c, scale, param(pb, c, 0.0) - mean * scale, tail.relu);
         }
     });
 }
@@ -143,15 +149,16 @@ void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, 
 #pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
         for (std::int64_t c = 0; c < d.C; ++c) {
             A scale = param(pw, c, 1.0) / std::sqrt(static_cast<A>(prv[c]) + eps);
-            affine_channel(px, static_cast<const T*>(nullptr), py, d, c, scale,
+            affine_channel(px, static_cast<const T*>(nullptr), py, d, c, 0, d.N, scale,
                            param(pb, c, 0.0) - static_cast<A>(prm[c]) * scale, false);
         }
     });
 }
 
 void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                     const Tensor& save_mean, const Tensor& save_invstd, const Tensor* relu_out,
-                                     Tensor& gx, Tensor* gweight, Tensor* gbias, Tensor* g_relu_in) {
+                                     const Tensor& save_mean, const Tensor& save_invstd, std::int64_t groups,
+                                     const Tensor* relu_out, Tensor& gx, Tensor* gweight, Tensor* gbias,
+                                     Tensor* g_relu_in) {
     dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto tag) {
         using T = decltype(tag);
         using A = Acc<T>;
@@ -166,36 +173,43 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
         const T* pis = save_invstd.data<T>();
         T* pgw = gweight ? gweight->data<T>() : nullptr;
         T* pgb = gbias ? gbias->data<T>() : nullptr;
-        std::int64_t count = d.N * d.S;
+        const std::int64_t rows = d.N / groups, count = rows * d.S;
 #pragma omp parallel for if (x.numel() > kParallelGrain && d.C > 1)
         for (std::int64_t c = 0; c < d.C; ++c) {
-            A mean = pm[c], invstd = pis[c];
-            // sum(gy) and sum(gy·xhat), with xhat = (x - mean)·invstd.
             std::vector<T> scratch(pr ? static_cast<std::size_t>(d.S) : 0);
-            A sg = 0, sgx = 0;
-            for_rows(pg, pr, scratch.data(), d, c, [&](std::int64_t off, const T* gs) {
-                const T* xs = px + off;
+            // Per-group parameter gradients summed in T, as adding separate calls' results would.
+            T gw_total = 0, gb_total = 0;
+            for (std::int64_t g = 0; g < groups; ++g) {
+                const std::int64_t n0 = g * rows, n1 = n0 + rows;
+                A mean = pm[g * d.C + c], invstd = pis[g * d.C + c];
+                // sum(gy) and sum(gy·xhat), with xhat = (x - mean)·invstd.
+                A sg = 0, sgx = 0;
+                for_rows(pg, pr, scratch.data(), d, c, n0, n1, [&](std::int64_t off, const T* gs) {
+                    const T* xs = px + off;
 #pragma omp simd reduction(+ : sg, sgx)
-                for (std::int64_t s = 0; s < d.S; ++s) {
-                    sg += gs[s];
-                    sgx += gs[s] * (xs[s] - mean);
-                }
-            });
-            sgx *= invstd;
-            if (pgw) pgw[c] = static_cast<T>(sgx);
-            if (pgb) pgb[c] = static_cast<T>(sg);
-            // gx = invstd·w·(gy - mean(gy) - xhat·mean(gy·xhat)), expanded to gy·k + x·a + b.
-            A k = invstd * param(pw, c, 1.0);
-            A a = -k * invstd * sgx / count;
-            A b = -k * sg / count - a * mean;
-            T tk = static_cast<T>(k), ta = static_cast<T>(a), tb = static_cast<T>(b);
-            for_rows(pg, pr, scratch.data(), d, c, [&](std::int64_t off, const T* gs) {
-                const T* xs = px + off;
-                T* gxs = pgx + off;
+                    for (std::int64_t s = 0; s < d.S; ++s) {
+                        sg += gs[s];
+                        sgx += gs[s] * (xs[s] - mean);
+                    }
+                });
+                sgx *= invstd;
+                gw_total = gw_total + static_cast<T>(sgx);
+                gb_total = gb_total + static_cast<T>(sg);
+                // gx = invstd·w·(gy - mean(gy) - xhat·mean(gy·xhat)), expanded to gy·k + x·a + b.
+                A k = invstd * param(pw, c, 1.0);
+                A a = -k * invstd * sgx / count;
+                A b = -k * sg / count - a * mean;
+                T tk = static_cast<T>(k), ta = static_cast<T>(a), tb = static_cast<T>(b);
+                for_rows(pg, pr, scratch.data(), d, c, n0, n1, [&](std::int64_t off, const T* gs) {
+                    const T* xs = px + off;
+                    T* gxs = pgx + off;
 #pragma omp simd
-                for (std::int64_t s = 0; s < d.S; ++s) gxs[s] = gs[s] * tk + xs[s] * ta + tb;
-                if (pgm) std::copy(gs, gs + d.S, pgm + off);  // the masked gradient, already in cache
-            });
+                    for (std::int64_t s = 0; s < d.S; ++s) gxs[s] = gs[s] * tk + xs[s] * ta + tb;
+                    if (pgm) std::copy(gs, gs + d.S, pgm + off);  // the masked gradient, already in cache
+                });
+            }
+            if (pgw) pgw[c] = gw_total;
+            if (pgb) pgb[c] = gb_total;
         }
     });
 }

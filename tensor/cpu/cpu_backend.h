@@ -46,14 +46,15 @@ public:
     void upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) override;
 
     void batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias, Tensor* running_mean,
-                                  Tensor* running_var, double momentum, double eps, const BatchNormTail& tail,
-                                  Tensor& y, Tensor& save_mean, Tensor& save_invstd) override;
+                                  Tensor* running_var, double momentum, double eps, std::int64_t groups,
+                                  const BatchNormTail& tail, Tensor& y, Tensor& save_mean,
+                                  Tensor& save_invstd) override;
     void batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                  const Tensor& running_mean, const Tensor& running_var, double eps,
                                  Tensor& y) override;
     void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight, const Tensor& save_mean,
-                             const Tensor& save_invstd, const Tensor* relu_out, Tensor& gx, Tensor* gweight,
-                             Tensor* gbias, Tensor* g_relu_in) override;
+                             const Tensor& save_invstd, std::int64_t groups, const Tensor* relu_out, Tensor& gx,
+                             Tensor* gweight, Tensor* gbias, Tensor* g_relu_in) override;
 
     void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer, std::int64_t inner) override;
     void index_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer, std::int64_t inner) override;
