@@ -3,13 +3,15 @@
 
 Times the same DCoDR-norec training step as method/trainer.cpp Trainer::step:
   z = normalize(E(clean)), p = normalize(E(positive))      two passes, BN stats per pass
+(the method as written and as PyTorch users run it; dcodr computes the same numbers in one pass
+over both views with BN statistics per half, docs/design.md)
   loss = domain-wise contrastive loss (method/contrastive_loss.cpp)
   zero_grad (set to None), backward, loss.item() (NaN check: one host sync per step), Adam step
 E = torchvision ResNet whose fc is Linear(feat -> hidden), then proj Linear(hidden -> code_dim),
 optional head 3 x Linear(code -> code) with LeakyReLU(0.01) between (nn/dcodr_encoder.cpp).
 Images are pre-generated on the GPU: data loading, augmentation and host->device copies are
 NOT timed. (Ours loads and augments in a background prefetcher, but its timed step still
-waits for that batch, copies clean + positive to the GPU and uploads the negative mask.)
+waits for that batch, copies both views to the GPU and uploads the negative mask.)
 Exit code 77 (skip) when torch/torchvision or a CUDA GPU is missing.
 """
 import argparse, json, math, os, sys, time
