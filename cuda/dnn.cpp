@@ -101,6 +101,10 @@ ConvEntry& conv_entry(CudaBackend::ConvCache& cache, DType t, const Shape& x, co
                                      tf32 ? 1 : 0, deterministic_enabled() ? 1 : 0, 0};
     auto it = cache.entries.find(key);
     if (it != cache.entries.end()) return it->second;
+    // cuDNN's 4-d descriptors compute packed strides in int: the element counts must fit too
+    // (a clear error here instead of a BAD_PARAM or a wrong stride inside cuDNN).
+    to_int(x[0] * x[1] * x[2] * x[3], "the convolution input's N*C*H*W");
+    to_int(y[0] * y[1] * y[2] * y[3], "the convolution output's N*C*H*W");
     ConvEntry e;
     cudnnDataType_t dt = cudnn_type(t);
     DCODR_CUDNN_CHECK(cudnnCreateTensorDescriptor(&e.x));

@@ -9,6 +9,7 @@
 
 #include "dcodr_sim/counters.h"
 #include "method/trainer.h"
+#include "tensor/ops.h"
 #include "tests/test_util.h"
 #include "tests/train_fixtures.h"
 
@@ -58,4 +59,17 @@ TEST_CASE("a steady-state training step on cuda reads one value, uploads only it
     CHECK(h.copies_from_host == c.copies_from_host);
     CHECK(h.device_mallocs == 0);
     std::filesystem::remove_all(dir);
+}
+
+// cuDNN's 4-d descriptors hold element counts in int: a convolution over more than 2^31 - 1
+// elements must fail with a clear error, not inside cuDNN. Host-only mode, so the 8.6 GB input
+// is mapped but never touched.
+TEST_CASE("a convolution beyond cuDNN's 32-bit element counts fails with a clear error", "[cuda_sim]") {
+    sim::set_host_only(true);
+    Tensor x = Tensor::empty({1, 1, 46341, 46341}, DType::f32, Device::cuda(0));  // 2^31 + 4,633 elements
+    Tensor w = Tensor::empty({1, 1, 2, 2}, DType::f32, Device::cuda(0));
+    Conv2dParams stride2{2, 2, 0, 0, 1, 1, 1};
+    CHECK_THROWS_WITH(kernels::conv2d_forward(x, w, stride2),
+                      Catch::Contains("the convolution input's N*C*H*W = 2147488281 exceeds the 32-bit range"));
+    sim::set_host_only(false);
 }
