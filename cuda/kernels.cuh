@@ -27,6 +27,16 @@ void dispatch_float(int t, const char* op, F&& f) {
 template <class T>
 using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
+// Launches kernel<T> for the float type named by `dt` (a launcher's argument) on stream `s`,
+// then checks the launch; `name` is the op named in the error for an int64 tensor.
+#define DCODR_FLOAT_LAUNCH_T(name, kernel, grid, threads, ...)  \
+    dispatch_float(dt, name, [&](auto tag) {                    \
+        using T = decltype(tag);                                \
+        DCODR_LAUNCH(grid, threads, s, kernel<T>)(__VA_ARGS__); \
+        DCODR_CUDA_LAUNCH_CHECK();                              \
+    })
+#define DCODR_FLOAT_LAUNCH(name, kernel, grid, ...) DCODR_FLOAT_LAUNCH_T(name, kernel, grid, kThreads, __VA_ARGS__)
+
 #define DCODR_GRID_LOOP(i, n)                                                                        \
     for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); \
          i += static_cast<std::int64_t>(blockDim.x) * gridDim.x)

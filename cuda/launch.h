@@ -121,22 +121,26 @@ void launch_adaptive_avg_bwd(int dt, const void* gy, void* gx, const PoolGeom& g
 void launch_upsample_fwd(int dt, const void* x, void* y, const PoolGeom& g, cudaStream_t s);
 void launch_upsample_bwd(int dt, const void* gy, void* gx, const PoolGeom& g, cudaStream_t s);
 
-// Batch norm over x [N, C, S]. Null weight = 1, null bias = 0, null running stats = none.
-// groups: statistics per consecutive N/groups slice (Backend::batch_norm_forward_train).
-// residual (or null) is added to the normalised value, then relu: y = max(., 0) (BatchNormTail);
-// relu_out (backward): gy counts only where relu_out > 0, and g_relu_in (or null) receives that
-// masked gradient.
-void launch_bn_train(int dt, const void* x, const void* weight, const void* bias, void* running_mean,
-                     void* running_var, double momentum, double eps, const void* residual, bool relu, void* y,
-                     void* save_mean, void* save_invstd, std::int64_t n, std::int64_t c, std::int64_t sp,
-                     std::int64_t groups, cudaStream_t s);
+// ---- batch_norm.cu: batch norm over x [N, C, S] ----
+// Null weight = 1, null bias = 0, null running stats = none. residual (or null) is added to
+// the normalised value, then relu: y = max(., 0) (BatchNormTail); relu_out (backward): gy
+// counts only where relu_out > 0, and g_relu_in (or null) receives that masked gradient.
+struct BnShape {
+    std::int64_t n, c, sp;
+    std::int64_t groups;  // statistics per consecutive N/groups slice (Backend::batch_norm_forward_train)
+};
+// Doubles of device scratch the training launchers need for this shape (0: none; they split a
+// channel's values over several blocks only when the channels alone cannot fill the GPU).
+std::int64_t bn_scratch_doubles(const BnShape& shape);
+void launch_bn_train(int dt, const BnShape& shape, const void* x, const void* weight, const void* bias,
+                     void* running_mean, void* running_var, double momentum, double eps, const void* residual,
+                     bool relu, void* y, void* save_mean, void* save_invstd, double* scratch, cudaStream_t s);
 void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias, const void* running_mean,
                     const void* running_var, double eps, void* y, std::int64_t n, std::int64_t c, std::int64_t sp,
                     cudaStream_t s);
-void launch_bn_backward(int dt, const void* gy, const void* x, const void* weight, const void* save_mean,
-                        const void* save_invstd, const void* relu_out, void* gx, void* gweight, void* gbias,
-                        void* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp, std::int64_t groups,
-                        cudaStream_t s);
+void launch_bn_backward(int dt, const BnShape& shape, const void* gy, const void* x, const void* weight,
+                        const void* save_mean, const void* save_invstd, const void* relu_out, void* gx, void* gweight,
+                        void* gbias, void* g_relu_in, double* scratch, cudaStream_t s);
 
 // ---- index.cu ([outer, n, inner] views) ----
 void launch_index_select(int dt, const void* x, const std::int64_t* idx, void* out, std::int64_t outer,

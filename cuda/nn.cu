@@ -1,11 +1,10 @@
-// Pooling, nearest upsampling and batch norm (own kernels, NCHW).
+// Pooling and nearest upsampling (own kernels, NCHW).
 //
 // Every backward is written as a gather (each input gradient element sums the outputs that
 // depend on it, in a fixed order) rather than a scatter with atomics, so results are
 // deterministic. Max-pool backward receives no window geometry from the interface, so it
 // runs one warp per (n, c) plane over that plane's outputs in order (see max_pool_bwd).
-// Batch norm: one block per channel, statistics in double (mean first, then the centred
-// sum of squares), fixed reduction tree.
+// Batch norm: cuda/batch_norm.cu.
 #include <math_constants.h>
 
 #include "cuda/kernels.cuh"
@@ -209,160 +208,7 @@ __global__ void upsample_bwd(const T* gy, T* gx, PoolGeom g) {
     }
 }
 
-// ---------------------------------------------------------------- batch norm
-
-// One block of 1024 threads per channel: many loads in flight per SM (statistics are
-// latency-bound with few channels and many values per channel).
-constexpr int kBnThreads = 1024;
-
-__device__ __forceinline__ double warp_sum_d(double v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    return v;
-}
-// Sum over the block, deterministic; every thread gets the result.
-__device__ double block_sum(double v, double* shared) {
-    v = warp_sum_d(v);
-    if (threadIdx.x % 32 == 0) shared[threadIdx.x / 32] = v;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        double w = threadIdx.x < blockDim.x / 32 ? shared[threadIdx.x] : 0.0;
-        w = warp_sum_d(w);
-        if (threadIdx.x == 0) shared[0] = w;
-    }
-    __syncthreads();
-    double r = shared[0];
-    __syncthreads();
-    return r;
-}
-
-// Calls f(at) for the elements of channel ch that this thread owns: element i = n * sp + s of the
-// channel (n < n_total, s < sp) lives at (n * c + ch) * sp + s, and the thread takes i = threadIdx.x,
-// + blockDim.x, ... -- the same elements in the same order as a loop over i, but (n, s) advance
-// incrementally: a 64-bit division per element would cost more than the memory access it indexes.
-template <class F>
-__device__ __forceinline__ void for_channel(std::int64_t n_total, std::int64_t c, std::int64_t sp, std::int64_t ch,
-                                            F f) {
-    const std::int64_t step = blockDim.x, dn = step / sp, ds = step % sp, plane = c * sp;
-    std::int64_t n = threadIdx.x / sp, s = threadIdx.x % sp;
-    std::int64_t at = n * plane + ch * sp + s;
-    while (n < n_total) {
-        f(at);
-        n += dn;
-        s += ds;
-        at += dn * plane + ds;
-        if (s >= sp) {  // ds < sp, so one wrap at most
-            s -= sp;
-            n += 1;
-            at += plane - sp;
-        }
-    }
-}
-
-// __launch_bounds__: launched with 1024 threads, so at most 64 registers per thread.
-template <class T>
-__global__ void __launch_bounds__(kBnThreads)
-    bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
-             const T* residual, bool relu, T* y, T* smean, T* sinvstd, std::int64_t n, std::int64_t c,
-             std::int64_t sp, std::int64_t groups) {
-    __shared__ double sh[kBnThreads / 32];
-    const std::int64_t ch = blockIdx.x, rows = n / groups, count = rows * sp;
-    double wv = weight ? static_cast<double>(weight[ch]) : 1.0, bv = bias ? static_cast<double>(bias[ch]) : 0.0;
-    // Statistics groups one after the other, as separate launches on the slices would run.
-    for (std::int64_t g = 0; g < groups; ++g) {
-        const std::int64_t base = g * rows * c * sp;
-        auto for_group = [&](auto f) { for_channel(rows, c, sp, ch, [&](std::int64_t at) { f(base + at); }); };
-        double s = 0;
-        for_group([&](std::int64_t at) { s += x[at]; });
-        double mean = block_sum(s, sh) / static_cast<double>(count);
-        double q = 0;
-        for_group([&](std::int64_t at) {
-            double d = x[at] - mean;
-            q += d * d;
-        });
-        double m2 = block_sum(q, sh);
-        double var = m2 / static_cast<double>(count);
-        double invstd = 1.0 / sqrt(var + eps);
-        double scale = wv * invstd, shift = bv - mean * scale;
-        for_group([&](std::int64_t at) {
-            T v = static_cast<T>(x[at] * scale + shift);
-            if (residual) v = v + residual[at];        // rounded as the separate add would round it
-            y[at] = relu ? (v > T(0) ? v : T(0)) : v;  // the ReLU kernel's rule, so fused == unfused
-        });
-        if (threadIdx.x == 0) {
-            smean[g * c + ch] = static_cast<T>(mean);
-            sinvstd[g * c + ch] = static_cast<T>(invstd);
-            if (rmean) rmean[ch] = static_cast<T>((1.0 - momentum) * rmean[ch] + momentum * mean);
-            if (rvar) {
-                double unbiased = count > 1 ? m2 / static_cast<double>(count - 1) : var;
-                rvar[ch] = static_cast<T>((1.0 - momentum) * rvar[ch] + momentum * unbiased);
-            }
-        }
-    }
-}
-
-template <class T>
-__global__ void bn_eval(const T* x, const T* weight, const T* bias, const T* rmean, const T* rvar, double eps, T* y,
-                        std::int64_t n, std::int64_t c, std::int64_t sp) {
-    std::int64_t total = n * c * sp;
-    DCODR_GRID_LOOP(e, total) {
-        std::int64_t ch = (e / sp) % c;
-        double invstd = 1.0 / sqrt(static_cast<double>(rvar[ch]) + eps);
-        double wv = weight ? static_cast<double>(weight[ch]) : 1.0, bv = bias ? static_cast<double>(bias[ch]) : 0.0;
-        y[e] = static_cast<T>((x[e] - static_cast<double>(rmean[ch])) * invstd * wv + bv);
-    }
-}
-
-// gx = w·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)); gweight = Σ gy·x̂; gbias = Σ gy (per statistics
-// group, then summed over the groups in T, as adding separate launches' results would).
-template <class T>
-__global__ void __launch_bounds__(kBnThreads)
-    bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, const T* relu_out,
-                T* gx, T* gweight, T* gbias, T* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp,
-                std::int64_t groups) {
-    __shared__ double sh[kBnThreads / 32];
-    const std::int64_t ch = blockIdx.x, rows = n / groups, count = rows * sp;
-    const double wv = weight ? static_cast<double>(weight[ch]) : 1.0;
-    // The fused ReLU's backward: gradient only where its output was positive.
-    auto grad_at = [&](std::int64_t at) { return relu_out && !(relu_out[at] > T(0)) ? 0.0 : double(gy[at]); };
-    T gw_total = 0, gb_total = 0;
-    for (std::int64_t g = 0; g < groups; ++g) {
-        const std::int64_t base = g * rows * c * sp;
-        auto for_group = [&](auto f) { for_channel(rows, c, sp, ch, [&](std::int64_t at) { f(base + at); }); };
-        double mean = smean[g * c + ch], invstd = sinvstd[g * c + ch];
-        double sg = 0, sgx = 0;
-        for_group([&](std::int64_t at) {
-            double gv = grad_at(at);
-            sg += gv;
-            sgx += gv * (x[at] - mean) * invstd;
-        });
-        double sum_g = block_sum(sg, sh);
-        double sum_gx = block_sum(sgx, sh);
-        double mg = sum_g / static_cast<double>(count), mgx = sum_gx / static_cast<double>(count);
-        for_group([&](std::int64_t at) {
-            double xh = (x[at] - mean) * invstd;
-            double gv = grad_at(at);
-            gx[at] = static_cast<T>(wv * invstd * (gv - mg - xh * mgx));
-            if (g_relu_in) g_relu_in[at] = static_cast<T>(gv);  // exact: gv is gy or 0
-        });
-        gw_total = gw_total + static_cast<T>(sum_gx);
-        gb_total = gb_total + static_cast<T>(sum_g);
-    }
-    if (threadIdx.x == 0) {
-        if (gweight) gweight[ch] = gw_total;
-        if (gbias) gbias[ch] = gb_total;
-    }
-}
-
 }  // namespace
-
-#define DCODR_FLOAT_LAUNCH_T(name, kernel, grid, threads, ...)       \
-    dispatch_float(dt, name, [&](auto tag) {                         \
-        using T = decltype(tag);                                     \
-        DCODR_LAUNCH(grid, threads, s, kernel<T>)(__VA_ARGS__);             \
-        DCODR_CUDA_LAUNCH_CHECK();                                   \
-    })
-#define DCODR_FLOAT_LAUNCH(name, kernel, grid, ...) DCODR_FLOAT_LAUNCH_T(name, kernel, grid, kThreads, __VA_ARGS__)
 
 void launch_max_pool_fwd(int dt, const void* x, void* y, std::int64_t* idx, const PoolGeom& g, cudaStream_t s) {
     DCODR_FLOAT_LAUNCH("max_pool2d", max_pool_fwd, blocks_for(g.planes * g.oh * g.ow), static_cast<const T*>(x),
@@ -400,35 +246,6 @@ void launch_upsample_fwd(int dt, const void* x, void* y, const PoolGeom& g, cuda
 void launch_upsample_bwd(int dt, const void* gy, void* gx, const PoolGeom& g, cudaStream_t s) {
     DCODR_FLOAT_LAUNCH("upsample_nearest2d_backward", upsample_bwd, blocks_for(g.planes * g.h * g.w),
                        static_cast<const T*>(gy), static_cast<T*>(gx), g);
-}
-
-void launch_bn_train(int dt, const void* x, const void* weight, const void* bias, void* running_mean,
-                     void* running_var, double momentum, double eps, const void* residual, bool relu, void* y,
-                     void* save_mean, void* save_invstd, std::int64_t n, std::int64_t c, std::int64_t sp,
-                     std::int64_t groups, cudaStream_t s) {
-    DCODR_FLOAT_LAUNCH_T("batch_norm", bn_train, static_cast<unsigned>(c), kBnThreads, static_cast<const T*>(x),
-                         static_cast<const T*>(weight), static_cast<const T*>(bias), static_cast<T*>(running_mean),
-                         static_cast<T*>(running_var), momentum, eps, static_cast<const T*>(residual), relu,
-                         static_cast<T*>(y),
-                         static_cast<T*>(save_mean), static_cast<T*>(save_invstd), n, c, sp, groups);
-}
-void launch_bn_eval(int dt, const void* x, const void* weight, const void* bias, const void* running_mean,
-                    const void* running_var, double eps, void* y, std::int64_t n, std::int64_t c, std::int64_t sp,
-                    cudaStream_t s) {
-    DCODR_FLOAT_LAUNCH("batch_norm", bn_eval, blocks_for(n * c * sp), static_cast<const T*>(x),
-                       static_cast<const T*>(weight), static_cast<const T*>(bias),
-                       static_cast<const T*>(running_mean), static_cast<const T*>(running_var), eps,
-                       static_cast<T*>(y), n, c, sp);
-}
-void launch_bn_backward(int dt, const void* gy, const void* x, const void* weight, const void* save_mean,
-                        const void* save_invstd, const void* relu_out, void* gx, void* gweight, void* gbias,
-                        void* g_relu_in, std::int64_t n, std::int64_t c, std::int64_t sp, std::int64_t groups,
-                        cudaStream_t s) {
-    DCODR_FLOAT_LAUNCH_T("batch_norm_backward", bn_backward, static_cast<unsigned>(c), kBnThreads,
-                         static_cast<const T*>(gy), static_cast<const T*>(x), static_cast<const T*>(weight),
-                         static_cast<const T*>(save_mean), static_cast<const T*>(save_invstd),
-                         static_cast<const T*>(relu_out), static_cast<T*>(gx), static_cast<T*>(gweight),
-                         static_cast<T*>(gbias), static_cast<T*>(g_relu_in), n, c, sp, groups);
 }
 
 }  // namespace dcodr::cuda

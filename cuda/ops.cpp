@@ -255,15 +255,25 @@ void CudaBackend::upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) {
 
 // ---------------------------------------------------------------- batch norm
 
+// Per-block partial statistics for batch-norm shapes whose channels are split over several
+// blocks (cuda/batch_norm.cu), from the caching allocator; undefined when none are needed.
+// Freed on return: the allocator hands the block out again only to work queued after it.
+static Tensor bn_scratch(const BnShape& q, Device device) {
+    const std::int64_t n = bn_scratch_doubles(q);
+    return n > 0 ? Tensor::empty({n}, DType::f64, device) : Tensor();
+}
+static double* scratch_ptr(const Tensor& t) { return t.defined() ? static_cast<double*>(t.raw_data()) : nullptr; }
+
 void CudaBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                            Tensor* running_mean, Tensor* running_var, double momentum, double eps,
                                            std::int64_t groups, const BatchNormTail& tail, Tensor& y,
                                            Tensor& save_mean, Tensor& save_invstd) {
-    std::int64_t n = x.size(0), c = x.size(1), sp = x.size(2);
-    if (c == 0) return;
-    launch_bn_train(dt(x), x.raw_data(), cptr(weight), cptr(bias), mptr(running_mean), mptr(running_var), momentum,
-                    eps, cptr(tail.residual), tail.relu, y.raw_data(), save_mean.raw_data(), save_invstd.raw_data(), n,
-                    c, sp, groups, stream_);
+    const BnShape q{x.size(0), x.size(1), x.size(2), groups};
+    if (q.c == 0) return;
+    Tensor scratch = bn_scratch(q, x.device());
+    launch_bn_train(dt(x), q, x.raw_data(), cptr(weight), cptr(bias), mptr(running_mean), mptr(running_var),
+                    momentum, eps, cptr(tail.residual), tail.relu, y.raw_data(), save_mean.raw_data(),
+                    save_invstd.raw_data(), scratch_ptr(scratch), stream_);
 }
 void CudaBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           const Tensor& running_mean, const Tensor& running_var, double eps,
@@ -276,11 +286,12 @@ void CudaBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const T
                                       const Tensor& save_mean, const Tensor& save_invstd, std::int64_t groups,
                                       const Tensor* relu_out, Tensor& gx, Tensor* gweight, Tensor* gbias,
                                       Tensor* g_relu_in) {
-    std::int64_t c = x.size(1);
-    if (c == 0) return;
-    launch_bn_backward(dt(x), gy.raw_data(), x.raw_data(), cptr(weight), save_mean.raw_data(),
+    const BnShape q{x.size(0), x.size(1), x.size(2), groups};
+    if (q.c == 0) return;
+    Tensor scratch = bn_scratch(q, x.device());
+    launch_bn_backward(dt(x), q, gy.raw_data(), x.raw_data(), cptr(weight), save_mean.raw_data(),
                        save_invstd.raw_data(), cptr(relu_out), gx.raw_data(), mptr(gweight), mptr(gbias),
-                       mptr(g_relu_in), x.size(0), c, x.size(2), groups, stream_);
+                       mptr(g_relu_in), scratch_ptr(scratch), stream_);
 }
 
 // ---------------------------------------------------------------- indexing

@@ -420,9 +420,11 @@ TEST_CASE("cuda: pooling and upsampling", "[cuda]") {
 TEST_CASE("cuda: batch norm", "[cuda]") {
     REQUIRE_GPU_OR_SKIP();
     // Channels shorter and longer than the GPU's 1024-thread block, with plane sizes that do
-    // and do not divide it (the kernels walk (n, s) incrementally).
+    // and do not divide it (the kernels walk (n, s) incrementally). {3, 2, 40, 41}, {2100, 3}
+    // and {4, 3, 32, 33} (also with 2 statistics groups) have few channels and enough values
+    // to be split over several blocks per channel (cuda/batch_norm.cu); the others are not.
     for (Shape s : {Shape{8, 5}, Shape{4, 3, 7, 9}, Shape{2, 6, 33}, Shape{130, 4, 3, 3}, Shape{3, 2, 40, 41},
-                    Shape{2100, 3}, Shape{5, 2, 16, 16}}) {
+                    Shape{2100, 3}, Shape{5, 2, 16, 16}, Shape{4, 3, 32, 33}}) {
         for (bool affine : {true, false}) {
             parity("batch_norm " + shape_str(s) + (affine ? " affine" : ""), [&](Device d) {
                 std::int64_t c = s[1];
