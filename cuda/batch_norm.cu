@@ -202,7 +202,8 @@ struct Chunk {
     template <class F>
     __device__ __forceinline__ void for_each(F f) const {
 #pragma unroll 4
-        for (unsigned i = threadIdx.x; i < count; i += blockDim.x) f(base + static_cast<std::int64_t>(i / sp) * plane + i % sp);
+        for (unsigned i = threadIdx.x; i < count; i += blockDim.x)
+            f(base + static_cast<std::int64_t>(i / sp) * plane + i % sp);
     }
 };
 // Values in chunk k of a slice with `rows` rows split into `chunks` (as Chunk splits them).
