@@ -54,6 +54,15 @@ json::Value TrainConfig::to_json() const {
     v["lr_gamma"] = lr_gamma;
     v["clip_grad_norm"] = clip_grad_norm;
     v["seed"] = static_cast<std::int64_t>(seed);
+    // Flat keys named like their flags (resume's "explicit flags override" rule relies on it).
+    v["reconstruction"] = reconstruction.enabled;
+    v["reconstruction_weight"] = reconstruction.weight;
+    v["gen_channels"] = reconstruction.gen_channels;
+    v["domain_dim"] = reconstruction.domain_dim;
+    v["gen_lr"] = reconstruction.gen_lr;
+    v["embedding_lr"] = reconstruction.embedding_lr;
+    v["perceptual"] = reconstruction.perceptual;
+    v["perceptual_weights"] = reconstruction.perceptual_weights;
     return v;
 }
 
@@ -80,7 +89,46 @@ TrainConfig TrainConfig::from_json(const json::Value& v) {
     c.lr_gamma = v.at("lr_gamma").as_double();
     c.clip_grad_norm = v.at("clip_grad_norm").as_double();
     c.seed = static_cast<std::uint64_t>(v.at("seed").as_int());
+    // Files written before the decoder existed have none of these keys: DCoDR-norec.
+    if (v.contains("reconstruction")) {
+        auto& r = c.reconstruction;
+        r.enabled = v.at("reconstruction").as_bool();
+        r.weight = v.at("reconstruction_weight").as_double();
+        r.gen_channels = v.at("gen_channels").as_int();
+        r.domain_dim = v.at("domain_dim").as_int();
+        r.gen_lr = v.at("gen_lr").as_double();
+        r.embedding_lr = v.at("embedding_lr").as_double();
+        r.perceptual = v.at("perceptual").as_string();
+        r.perceptual_weights = v.at("perceptual_weights").as_string();
+    }
     return c;
+}
+
+PerceptualOptions perceptual_options(const ReconstructionConfig& rec, std::uint64_t seed) {
+    PerceptualOptions o;
+    o.seed = seed;
+    o.weights = rec.perceptual_weights;
+    if (rec.perceptual == "auto") {
+        // With ImageNet weights: the paper's VGG16 loss. Without: the measured fallback
+        // (docs/results.md, "Without ImageNet VGG16 weights").
+        o.mode = rec.perceptual_weights.empty() ? kPerceptualFallback : PerceptualMode::vgg16;
+    } else {
+        o.mode = parse_perceptual_mode(rec.perceptual);
+    }
+    DCODR_CHECK(o.weights.empty() || o.mode == PerceptualMode::vgg16,
+                "--perceptual-weights {} given with --perceptual {}: the weights are VGG16's", o.weights, rec.perceptual);
+    return o;
+}
+
+nn::GeneratorConfig generator_config(const TrainConfig& config, std::int64_t n_domains, std::int64_t image_channels) {
+    nn::GeneratorConfig g;
+    g.code_dim = config.encoder.code_dim;
+    g.n_domains = n_domains;
+    g.domain_dim = config.reconstruction.domain_dim;
+    g.channels = config.reconstruction.gen_channels;
+    g.image_size = config.image_size;
+    g.image_channels = image_channels;
+    return g;
 }
 
 struct Trainer::Impl {
@@ -98,6 +146,7 @@ struct Trainer::Impl {
     std::exception_ptr staging_error;  // from taking the next batch early: raised when it is needed
     std::ofstream log;
     data::SamplerState next_state;  // sampler position after the last consumed batch
+    std::unique_ptr<ReconstructionLoss> reconstruction;  // with the decoder only
 };
 
 Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
@@ -108,14 +157,35 @@ Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
     nn::manual_seed(config_.seed);
     encoder_ = std::make_shared<nn::DcodrEncoder>(config_.encoder);
     encoder_->to(config_.device);
+    // Built after the encoder, so the encoder starts from the same weights with or without it.
+    const auto& rec = config_.reconstruction;
+    if (rec.enabled) {
+        DCODR_CHECK(rec.weight >= 0 && std::isfinite(rec.weight), "--reconstruction-weight must be >= 0, got {}",
+                    rec.weight);
+        decoder_ = std::make_shared<nn::DcodrDecoder>(generator_config(config_, data_.n_domains, data_.channels));
+        decoder_->to(config_.device);
+        impl_->reconstruction =
+            std::make_unique<ReconstructionLoss>(perceptual_options(rec, config_.seed), config_.device);
+        if (!config_.quiet) std::cerr << impl_->reconstruction->describe() << "\n";
+    }
     std::int64_t k = config_.domains_per_batch > 0 ? config_.domains_per_batch
                                                    : data::default_domains_per_batch(data_.n_domains);
     impl_->sampler = std::make_unique<data::BalancedSampler>(data_.domains, data_.n_domains, k,
                                                              config_.images_per_domain, config_.seed);
     impl_->augmenter =
         std::make_unique<data::Augmenter>(data::parse_augmentations(config_.augmentations), config_.seed + 1);
-    impl_->adam = std::make_unique<nn::Adam>(
-        std::vector<nn::Adam::Group>{{encoder_->named_parameters(), config_.lr}}, config_.beta1, config_.beta2);
+    // One Adam, one group per learning rate (the method's): encoder, generator + modulation, domain
+    // embedding. Decoder names carry a "decoder." prefix, as in the checkpoint.
+    std::vector<nn::Adam::Group> groups{{encoder_->named_parameters(), config_.lr}};
+    if (decoder_) {
+        auto prefixed = [](std::vector<nn::NamedTensor> ps) {
+            for (auto& p : ps) p.name = "decoder." + p.name;
+            return ps;
+        };
+        groups.push_back({prefixed(decoder_->generator_parameters()), rec.gen_lr});
+        groups.push_back({prefixed(decoder_->embedding_parameters()), rec.embedding_lr});
+    }
+    impl_->adam = std::make_unique<nn::Adam>(std::move(groups), config_.beta1, config_.beta2);
     impl_->schedule = std::make_unique<nn::StepLR>(*impl_->adam, config_.lr_step_epochs, config_.lr_gamma);
     if (!config_.out_dir.empty()) std::filesystem::create_directories(config_.out_dir);
 }
@@ -158,7 +228,19 @@ StepRecord Trainer::step() {
     const std::int64_t b = codes.size(0) / 2;
     Tensor z = slice(codes, 0, 0, b);
     Tensor p = slice(codes, 0, b, 2 * b);
-    Tensor loss = contrastive_loss(z, p, prep.batch.domains, config_.loss);
+    Tensor contrastive = contrastive_loss(z, p, prep.batch.domains, config_.loss);
+    Tensor loss = contrastive, reconstruction;
+    if (decoder_) {
+        // DCoDR: rebuild each clean image from its normalised code and its domain's latent.
+        decoder_->train();
+        Tensor clean = slice(cur.views, 0, 0, b);
+        // Grey data sets: the loader tiles grey to 3 channels for the encoder; the generator
+        // draws the one channel.
+        if (decoder_->config().image_channels == 1) clean = slice(clean, 1, 0, 1);
+        Tensor domains = Tensor::from_vector(prep.batch.domains, {b}).to(config_.device);
+        reconstruction = (*impl_->reconstruction)(decoder_->forward(z, domains), clean);
+        loss = add(contrastive, mul_scalar(reconstruction, config_.reconstruction.weight));
+    }
     impl_->adam->zero_grad();
     backward(loss);
     // While a GPU runs this step's kernels, take the next batch and queue its upload: the host's
@@ -175,11 +257,19 @@ StepRecord Trainer::step() {
     double loss_value = loss.item();
     DCODR_CHECK(std::isfinite(loss_value), "training diverged: loss is {} at step {} (lower the learning rate?); "
                 "the last checkpoint is untouched", loss_value, step_ + 1);
-    if (config_.clip_grad_norm > 0) nn::clip_grad_norm(encoder_->parameters(), config_.clip_grad_norm);
+    if (config_.clip_grad_norm > 0) {
+        std::vector<Tensor> params = encoder_->parameters();
+        if (decoder_)
+            for (auto& t : decoder_->parameters()) params.push_back(t);
+        nn::clip_grad_norm(params, config_.clip_grad_norm);
+    }
     impl_->adam->step();
     ++step_;
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    return {step_, prep.batch.epoch, loss_value, impl_->adam->groups()[0].lr, secs};
+    StepRecord r{step_, prep.batch.epoch, loss_value, impl_->adam->groups()[0].lr, secs};
+    r.contrastive = decoder_ ? contrastive.item() : loss_value;
+    r.reconstruction = decoder_ ? reconstruction.item() : 0.0;
+    return r;
 }
 
 std::vector<StepRecord> Trainer::run() {
@@ -201,6 +291,10 @@ std::vector<StepRecord> Trainer::run() {
             line["step"] = r.step;
             line["epoch"] = r.epoch;
             line["loss"] = r.loss;
+            if (decoder_) {
+                line["loss_contrastive"] = r.contrastive;
+                line["loss_reconstruction"] = r.reconstruction;
+            }
             line["lr"] = r.lr;
             line["step_seconds"] = r.seconds;
             line["images_per_second"] = ips;
@@ -208,21 +302,28 @@ std::vector<StepRecord> Trainer::run() {
             impl_->log.flush();
         }
         if (!config_.quiet && (step_ % config_.log_every == 0 || step_ == total))
-            std::cerr << fmt::format("[{}] step {}/{} epoch {} loss {:.4f} lr {:.2e} | {:.1f} img/s | ETA {}\n",
-                                     contrastive_mode_name(config_.loss.mode), step_, total, r.epoch, r.loss, r.lr,
-                                     ips, format_duration(eta));
+            std::cerr << fmt::format("[{}] step {}/{} epoch {} loss {:.4f}{} lr {:.2e} | {:.1f} img/s | ETA {}\n",
+                                     decoder_ ? "dcodr" : contrastive_mode_name(config_.loss.mode), step_, total,
+                                     r.epoch, r.loss,
+                                     decoder_ ? fmt::format(" (contrastive {:.4f}, rec {:.4f})", r.contrastive,
+                                                            r.reconstruction)
+                                              : "",
+                                     r.lr, ips, format_duration(eta));
         bool epoch_end = step_ % per_epoch == 0;
         bool due = config_.checkpoint_every > 0 ? step_ % config_.checkpoint_every == 0 : epoch_end;
         if (!config_.out_dir.empty() && (due || step_ == total))
             save_checkpoint(config_.out_dir + "/checkpoint.safetensors");
     }
     if (!config_.out_dir.empty()) save_weights(config_.out_dir + "/encoder.safetensors");
+    if (!config_.out_dir.empty() && decoder_) save_decoder_weights(config_.out_dir + "/decoder.safetensors");
     return records;
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
     std::vector<nn::NamedTensor> tensors;
     for (auto& nt : encoder_->state_dict()) tensors.push_back({"model." + nt.name, nt.tensor});
+    if (decoder_)
+        for (auto& nt : decoder_->state_dict()) tensors.push_back({"decoder." + nt.name, nt.tensor});
     for (auto& nt : impl_->adam->state()) tensors.push_back({"optim." + nt.name, nt.tensor});
     nn::SafetensorsMetadata meta;
     meta["dcodr.kind"] = "checkpoint";
@@ -231,6 +332,17 @@ void Trainer::save_checkpoint(const std::string& path) const {
     meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
     meta["dcodr.config"] = config_.to_json().dump();
     nn::save_safetensors(path, tensors, meta);  // atomic: temp file + rename
+}
+
+void Trainer::save_decoder_weights(const std::string& path) const {
+    DCODR_CHECK(decoder_, "save_decoder_weights: trained without --reconstruction, there is no decoder");
+    nn::SafetensorsMetadata meta;
+    meta["dcodr.kind"] = "decoder";
+    meta["dcodr.config"] = config_.to_json().dump();
+    meta["dcodr.n_domains"] = std::to_string(decoder_->config().n_domains);
+    meta["dcodr.image_channels"] = std::to_string(decoder_->config().image_channels);
+    meta["format"] = "pt";
+    nn::save_safetensors(path, decoder_->state_dict(), meta);
 }
 
 void Trainer::save_weights(const std::string& path) const {
@@ -250,12 +362,18 @@ static std::int64_t meta_int(const nn::SafetensorsContent& c, const std::string&
 void Trainer::load_checkpoint(const std::string& path) {
     DCODR_CHECK(!impl_->prefetch, "load_checkpoint: must be called before training starts");
     nn::SafetensorsContent c = nn::load_safetensors(path);
-    std::vector<nn::NamedTensor> model, optim;
+    std::vector<nn::NamedTensor> model, decoder, optim;
     for (auto& nt : c.tensors) {
         if (nt.name.rfind("model.", 0) == 0) model.push_back({nt.name.substr(6), nt.tensor});
+        else if (nt.name.rfind("decoder.", 0) == 0) decoder.push_back({nt.name.substr(8), nt.tensor});
         else if (nt.name.rfind("optim.", 0) == 0) optim.push_back({nt.name.substr(6), nt.tensor});
     }
     nn::load_state_dict(encoder_->state_dict(), model, true, path);
+    DCODR_CHECK(decoder_ || decoder.empty(), "{}: holds a decoder (trained with --reconstruction); resume it with "
+                "--reconstruction", path);
+    DCODR_CHECK(!decoder_ || !decoder.empty(), "{}: has no decoder (trained without --reconstruction); it cannot "
+                "resume a run with --reconstruction", path);
+    if (decoder_) nn::load_state_dict(decoder_->state_dict(), decoder, true, path);
     impl_->adam->load_state(optim);
     step_ = meta_int(c, path, "dcodr.step");
     impl_->next_state = {meta_int(c, path, "dcodr.sampler_epoch"), meta_int(c, path, "dcodr.sampler_position")};
@@ -280,6 +398,37 @@ std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device d
     encoder->eval();
     if (config_out) *config_out = config;
     return encoder;
+}
+
+std::shared_ptr<nn::DcodrDecoder> load_decoder(const std::string& path, Device device) {
+    nn::SafetensorsContent c = nn::load_safetensors(path);
+    auto cfg = c.metadata.find("dcodr.config");
+    DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
+                path);
+    TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
+    DCODR_CHECK(config.reconstruction.enabled, "{}: trained without --reconstruction (DCoDR-norec): it has no "
+                "generator to draw with", path);
+    bool checkpoint = c.metadata.count("dcodr.kind") && c.metadata.at("dcodr.kind") == "checkpoint";
+    std::vector<nn::NamedTensor> weights;
+    for (auto& nt : c.tensors) {
+        if (!checkpoint) weights.push_back(nt);
+        else if (nt.name.rfind("decoder.", 0) == 0) weights.push_back({nt.name.substr(8), nt.tensor});
+    }
+    // The embedding's rows and the last convolution's outputs give the domain count and the
+    // image channels; the rest of the shape comes from the configuration.
+    auto find = [&](const std::string& name) -> const Tensor& {
+        for (auto& nt : weights)
+            if (nt.name == name) return nt.tensor;
+        fail("{}: tensor '{}{}' missing; not a DCoDR decoder", path, checkpoint ? "decoder." : "", name);
+    };
+    std::int64_t n_domains = find("class_embedding.weight").size(0);
+    const std::string last = config.image_size >= 128 ? "generator.last_conv_layers.4.weight"
+                                                      : "generator.last_conv_layers.2.weight";
+    auto decoder = std::make_shared<nn::DcodrDecoder>(generator_config(config, n_domains, find(last).size(0)));
+    nn::load_state_dict(decoder->state_dict(), weights, true, path);
+    decoder->to(device);
+    decoder->eval();
+    return decoder;
 }
 
 }  // namespace dcodr::method

@@ -9,14 +9,30 @@
 
 #include "data/dataset.h"
 #include "method/contrastive_loss.h"
+#include "method/reconstruction_loss.h"
 #include "nn/dcodr_encoder.h"
+#include "nn/generator.h"
 #include "nn/json.h"
 #include "nn/optim.h"
 
 namespace dcodr::method {
 
+// DCoDR with its decoder (the method's main variant): a generator rebuilds each clean image from
+// its code and its domain's learned latent, trained jointly with the encoder from step 0.
+struct ReconstructionConfig {
+    bool enabled = false;
+    double weight = 0.3;                 // L = L_contrastive + weight * L_rec
+    std::int64_t gen_channels = 256;     // the generator's width (the paper's 256)
+    std::int64_t domain_dim = 256;       // per-domain latent
+    double gen_lr = 3e-4;                // generator + modulation
+    double embedding_lr = 3e-3;          // domain embedding
+    std::string perceptual = "auto";     // vgg16 | pixel | auto (vgg16 with weights, else the fallback)
+    std::string perceptual_weights;      // VGG16 state dict, torchvision names
+};
+
 struct TrainConfig {
     nn::EncoderConfig encoder;
+    ReconstructionConfig reconstruction;
     ContrastiveOptions loss;
     std::int64_t image_size = 64;
     std::int64_t domains_per_batch = 0;   // 0: min(4, domains in the data)
@@ -43,7 +59,14 @@ struct TrainConfig {
 struct StepRecord {
     std::int64_t step, epoch;
     double loss, lr, seconds;
+    // The two terms of DCoDR's loss (loss = contrastive + weight * reconstruction); without the
+    // decoder, contrastive == loss and reconstruction is 0.
+    double contrastive = 0, reconstruction = 0;
 };
+
+// What the perceptual part of the reconstruction loss is when --perceptual is auto: VGG16 with
+// the given ImageNet weights, else the fallback chosen by measurement (docs/results.md).
+PerceptualOptions perceptual_options(const ReconstructionConfig& rec, std::uint64_t seed);
 
 class Trainer {
 public:
@@ -60,8 +83,11 @@ public:
     void load_checkpoint(const std::string& path);
     // Plain encoder weights with their model names (opens with safetensors.torch.load_file).
     void save_weights(const std::string& path) const;
+    // The decoder's weights (embedding, modulation, generator) with their module names.
+    void save_decoder_weights(const std::string& path) const;
 
     nn::DcodrEncoder& encoder() { return *encoder_; }
+    nn::DcodrDecoder* decoder() { return decoder_.get(); }  // null without --reconstruction
     std::int64_t steps_done() const { return step_; }
     std::int64_t total_steps() const;
     const TrainConfig& config() const { return config_; }
@@ -71,6 +97,7 @@ private:
     TrainConfig config_;
     const data::Dataset& data_;
     std::shared_ptr<nn::DcodrEncoder> encoder_;
+    std::shared_ptr<nn::DcodrDecoder> decoder_;
     std::unique_ptr<Impl> impl_;
     std::int64_t step_ = 0;
 };
@@ -78,5 +105,10 @@ private:
 // Builds an encoder (in eval mode) from a weights or checkpoint file written by Trainer;
 // `config`, when given, receives the training configuration stored with it.
 std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config = nullptr);
+// The generator side of a DCoDR checkpoint (or decoder.safetensors): embedding, modulation and
+// generator, in eval mode. Throws, naming the file, when it was trained without --reconstruction.
+std::shared_ptr<nn::DcodrDecoder> load_decoder(const std::string& path, Device device);
+// The generator's configuration for a training configuration and data set.
+nn::GeneratorConfig generator_config(const TrainConfig& config, std::int64_t n_domains, std::int64_t image_channels);
 
 }  // namespace dcodr::method

@@ -68,6 +68,20 @@ Tensor BatchNorm::run(const Tensor& x, bool relu, const Tensor& residual) {
                       groups);
 }
 
+Embedding::Embedding(std::int64_t count, std::int64_t dim, double init_bound) {
+    DCODR_CHECK(count >= 1 && dim >= 1, "Embedding: needs at least one row of at least one value, got [{}, {}]",
+                count, dim);
+    weight = default_generator().uniform({count, dim}, -init_bound, init_bound);
+    register_parameter("weight", &weight);
+}
+Tensor Embedding::forward(const Tensor& ids) {
+    DCODR_CHECK(ids.dtype() == DType::i64, "Embedding: ids must be int64, got {}", dtype_name(ids.dtype()));
+    Tensor flat = index_select(weight, 0, ids.reshape({-1}));
+    Shape out = ids.shape();
+    out.push_back(weight.size(1));
+    return reshape(flat, out);
+}
+
 MaxPool2d::MaxPool2d(std::int64_t k, std::int64_t s, std::int64_t p) { params = {k, k, s, s, p, p, true}; }
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> modules) {

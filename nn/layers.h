@@ -82,6 +82,28 @@ public:
     Tensor forward(const Tensor& x) override { return adaptive_avg_pool2d(x, h, w); }
     std::int64_t h, w;
 };
+// A table of learned vectors, one row per id (torch.nn.Embedding): forward takes int64 ids of
+// any shape and returns [..., dim]. The backward adds each row's gradient into the table
+// (index_select's scatter-add), so an id drawn twice in a batch gets both contributions.
+class Embedding : public Module {
+public:
+    // Rows start U(-init_bound, init_bound) (DCoDR's per-domain latents use 0.05; PyTorch's own
+    // default, N(0, 1), is not what the method uses).
+    Embedding(std::int64_t count, std::int64_t dim, double init_bound);
+    Tensor forward(const Tensor& ids) override;
+    Tensor weight;  // [count, dim]
+};
+// Nearest-neighbour upsampling by an integer factor (torch.nn.Upsample(scale_factor=s)).
+class Upsample : public Module {
+public:
+    explicit Upsample(std::int64_t scale) : scale(scale) {}
+    Tensor forward(const Tensor& x) override { return upsample_nearest2d(x, scale); }
+    std::int64_t scale;
+};
+class Sigmoid : public Module {
+public:
+    Tensor forward(const Tensor& x) override { return sigmoid(x); }
+};
 class Flatten : public Module {
 public:
     Tensor forward(const Tensor& x) override { return flatten(x, 1); }

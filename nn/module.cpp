@@ -59,8 +59,9 @@ void Module::train(bool on) {
 void Module::to(Device device) {
     for (auto& [n, t] : params_) {
         if (t->device() == device) continue;
+        const bool frozen = !t->requires_grad();  // e.g. VGG16 inside the perceptual loss
         *t = t->to(device);
-        t->set_requires_grad(true);
+        t->set_requires_grad(!frozen);
     }
     for (auto& [n, t] : buffers_)
         if (t->device() != device) *t = t->to(device);
@@ -69,8 +70,9 @@ void Module::to(Device device) {
 void Module::to(DType dtype) {
     for (auto& [n, t] : params_) {
         if (t->dtype() == dtype) continue;
+        const bool frozen = !t->requires_grad();  // e.g. VGG16 inside the perceptual loss
         *t = t->to(dtype);
-        t->set_requires_grad(true);
+        t->set_requires_grad(!frozen);
     }
     for (auto& [n, t] : buffers_)
         if (is_floating(t->dtype()) && t->dtype() != dtype) *t = t->to(dtype);

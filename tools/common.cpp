@@ -58,6 +58,17 @@ void add_train_options(Args& a) {
     a.option("lr-gamma", "0.33", "learning-rate decay factor");
     a.option("clip-grad-norm", "0", "clip the global gradient norm to this (0 = off)");
     a.option("seed", "0", "seed for initialisation, batches and augmentations");
+    a.flag("reconstruction", "DCoDR with its decoder: train a generator that rebuilds each image from its code and "
+                             "a learned per-domain latent, jointly with the encoder");
+    a.option("reconstruction-weight", "0.3", "weight of the reconstruction loss (L = L_contrastive + w * L_rec)");
+    a.option("gen-channels", "256", "generator width (the paper's 256; 32-64 trains on a CPU)");
+    a.option("domain-dim", "256", "size of the learned per-domain latent");
+    a.option("gen-lr", "3e-4", "generator + modulation learning rate; given explicitly it also sets the encoder's "
+                               "(as the authors' flag does)");
+    a.option("embedding-lr", "3e-3", "learning rate of the per-domain latents");
+    a.option("perceptual", "auto", "reconstruction features: vgg16, pixel (L1 alone), or auto (vgg16 when "
+                                   "--perceptual-weights is given, else the measured fallback: pixel)");
+    a.option("perceptual-weights", "", "ImageNet VGG16 weights (a torchvision state dict, .safetensors)");
     a.option("checkpoint-every", "0", "checkpoint every N steps (0 = every epoch)");
     a.option("log-every", "10", "progress line every N steps");
 }
@@ -85,6 +96,16 @@ method::TrainConfig train_config_from(const Args& a) {
     c.lr_gamma = a.number("lr-gamma");
     c.clip_grad_norm = a.number("clip-grad-norm");
     c.seed = static_cast<std::uint64_t>(a.integer("seed"));
+    auto& rec = c.reconstruction;
+    rec.enabled = a.enabled("reconstruction");
+    rec.weight = a.number("reconstruction-weight");
+    rec.gen_channels = a.integer("gen-channels");
+    rec.domain_dim = a.integer("domain-dim");
+    rec.gen_lr = a.number("gen-lr");
+    if (a.given("gen-lr")) c.lr = rec.gen_lr;
+    rec.embedding_lr = a.number("embedding-lr");
+    rec.perceptual = a.str("perceptual");
+    rec.perceptual_weights = a.str("perceptual-weights");
     c.checkpoint_every = a.integer("checkpoint-every");
     c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
     DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
@@ -98,7 +119,9 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) 
         // The JSON keys are the flag names with '_' for '-' (and max_steps is --steps).
         std::string flag = key == "max_steps" ? "steps" : key;
         std::replace(flag.begin(), flag.end(), '_', '-');
-        if (!a.given(flag) && saved.contains(key)) value = saved.at(key);
+        // --gen-lr also sets the encoder's rate, so it counts as giving --lr.
+        bool given = a.given(flag) || (key == "lr" && a.given("gen-lr"));
+        if (!given && saved.contains(key)) value = saved.at(key);
     }
     method::TrainConfig c = method::TrainConfig::from_json(merged);
     c.checkpoint_every = a.integer("checkpoint-every");
