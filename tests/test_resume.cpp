@@ -45,6 +45,62 @@ TEST_CASE("resume from a checkpoint gives the same loss sequence as an uninterru
     REQUIRE(resumed == full);  // bitwise: same batches, augmentations, weights and moments
 }
 
+TEST_CASE("with the decoder: resume is bitwise exact, and checkpoints say which variant they hold") {
+    auto ds = testing::tiny_shapes(160);
+    auto cfg = testing::tiny_decoder_config(6);
+    std::vector<method::StepRecord> full;
+    {
+        method::Trainer t(cfg, ds);
+        full = t.run();
+    }
+    std::string dir = testing::temp_dir("resume_decoder");
+    std::string ckpt = dir + "/checkpoint.safetensors";
+    std::vector<method::StepRecord> resumed;
+    {
+        auto c3 = cfg;
+        c3.max_steps = 3;
+        method::Trainer t(c3, ds);
+        resumed = t.run();
+        t.save_checkpoint(ckpt);
+    }
+    {
+        method::Trainer t(cfg, ds);
+        t.load_checkpoint(ckpt);
+        auto rest = t.run();
+        resumed.insert(resumed.end(), rest.begin(), rest.end());
+    }
+    REQUIRE(resumed.size() == full.size());
+    for (std::size_t i = 0; i < full.size(); ++i) {
+        INFO("step " << i + 1);
+        REQUIRE(resumed[i].loss == full[i].loss);
+        REQUIRE(resumed[i].reconstruction == full[i].reconstruction);
+        REQUIRE(resumed[i].contrastive == full[i].contrastive);
+        REQUIRE(full[i].reconstruction > 0);
+        // loss = contrastive + 0.3 * reconstruction (float32 rounding of the sum)
+        REQUIRE(full[i].loss == Approx(full[i].contrastive + 0.3 * full[i].reconstruction).epsilon(1e-5));
+    }
+    // The checkpoint holds the decoder and its Adam moments.
+    auto content = nn::load_safetensors(ckpt);
+    std::size_t decoder_tensors = 0, decoder_moments = 0;
+    for (auto& nt : content.tensors) {
+        decoder_tensors += nt.name.rfind("decoder.", 0) == 0;
+        decoder_moments += nt.name.rfind("optim.adam.decoder.", 0) == 0;
+    }
+    REQUIRE(decoder_tensors == 27);  // embedding, 4 x 2 modulation, 3 x 2 trunk, 4 x 2 + 2 x 2 convolutions
+    REQUIRE(decoder_moments == 2 * decoder_tensors);
+    // The variants do not mix: a DCoDR checkpoint cannot resume a norec run, nor the reverse.
+    method::Trainer norec(testing::tiny_config(method::ContrastiveMode::domain_wise, 6), ds);
+    REQUIRE_THROWS_WITH(norec.load_checkpoint(ckpt), Catch::Contains("--reconstruction"));
+    REQUIRE_NOTHROW(method::load_decoder(ckpt, Device::cpu()));
+    REQUIRE(method::load_decoder(ckpt, Device::cpu())->config().n_domains == ds.n_domains);
+    std::string plain = dir + "/norec.safetensors";
+    norec.save_checkpoint(plain);
+    REQUIRE_THROWS_WITH(method::load_decoder(plain, Device::cpu()), Catch::Contains("without --reconstruction"));
+    method::Trainer with_decoder(cfg, ds);
+    REQUIRE_THROWS_WITH(with_decoder.load_checkpoint(plain), Catch::Contains("no decoder"));
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a checkpoint that does not match the model is rejected without touching it") {
     auto ds = testing::tiny_shapes(80);
     auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 1);

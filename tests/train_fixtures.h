@@ -23,4 +23,19 @@ inline method::TrainConfig tiny_config(method::ContrastiveMode mode, std::int64_
     return c;
 }
 
+// The same with DCoDR's decoder: a narrow generator and the pixel reconstruction loss (VGG16
+// needs 32-pixel images; its path has its own tests).
+inline method::TrainConfig tiny_decoder_config(std::int64_t steps) {
+    method::TrainConfig c = tiny_config(method::ContrastiveMode::domain_wise, steps);
+    c.reconstruction.enabled = true;
+    c.reconstruction.gen_channels = 16;
+    c.reconstruction.domain_dim = 16;
+    c.reconstruction.perceptual = "pixel";
+    // The embedding's rate scaled as tiny_config scales the encoder's (1e-4 -> 1e-3); the
+    // generator's as the authors' --gen-lr does, equal to the encoder's.
+    c.reconstruction.gen_lr = 1e-3;
+    c.reconstruction.embedding_lr = 3e-2;
+    return c;
+}
+
 }  // namespace dcodr::testing

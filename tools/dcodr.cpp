@@ -13,10 +13,11 @@ const char* kUsage =
     "usage: dcodr <command> [options]   (dcodr <command> --help for its options)\n"
     "\n"
     "commands:\n"
-    "  demo            train DCoDR-norec and the contrastive baseline on built-in data, compare them\n"
-    "  train           train an encoder on a data set with a domain label per image\n"
+    "  demo            train DCoDR, DCoDR-norec and the contrastive baseline on built-in data, compare them\n"
+    "  train           train an encoder (and with --reconstruction its decoder) on images with domain labels\n"
     "  eval            invariance / informativeness probes and retrieval for an encoder\n"
     "  encode          images -> codes (.npy)\n"
+    "  translate       domain-swap grid and reconstructions of a DCoDR model (--reconstruction)\n"
     "  generate-data   write the built-in synthetic Shapes3D-like data set (.npz or PNG + CSV)\n"
     "  bench           bench ops | bench step: kernel and training-step benchmarks\n"
     "  version         build information\n";
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
         if (cmd == "train") return cmd_train(n, rest);
         if (cmd == "eval") return cmd_eval(n, rest);
         if (cmd == "encode") return cmd_encode(n, rest);
+        if (cmd == "translate") return cmd_translate(n, rest);
         if (cmd == "generate-data") return cmd_generate_data(n, rest);
         if (cmd == "bench") return cmd_bench(n, rest);
         if (cmd == "version") {

@@ -1,0 +1,59 @@
+// dcodr translate: what a DCoDR decoder learned, as pictures. Rows are content images, columns
+// the training domains; each cell is the generator's rendering of the row image's code with the
+// column domain's latent (first column: the input). Also a strip of inputs over their
+// reconstructions.
+#include <filesystem>
+#include <iostream>
+
+#include "data/image.h"
+#include "method/translate.h"
+#include "tools/commands.h"
+#include "tools/common.h"
+
+namespace dcodr::tools {
+
+std::string reconstruction_strip_path(const std::string& grid_path) {
+    std::filesystem::path p(grid_path);
+    return (p.parent_path() / (p.stem().string() + "_reconstructions" + p.extension().string())).string();
+}
+
+void write_translation_pictures(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder, const data::Dataset& ds,
+                                std::int64_t rows, std::int64_t max_columns, const std::string& out, Device device) {
+    DCODR_CHECK(rows >= 1 && max_columns >= 1, "translate: --rows and --columns must be at least 1");
+    std::vector<std::int64_t> row_ids = method::pick_rows(ds, rows);
+    std::vector<std::int64_t> columns;
+    for (std::int64_t d = 0; d < std::min(max_columns, decoder.config().n_domains); ++d) columns.push_back(d);
+    data::save_image_grid(out, method::domain_swap_tiles(encoder, decoder, ds, row_ids, columns, device),
+                          static_cast<std::int64_t>(columns.size()) + 1);
+    data::save_image_grid(reconstruction_strip_path(out),
+                          method::reconstruction_tiles(encoder, decoder, ds, row_ids, device),
+                          static_cast<std::int64_t>(row_ids.size()));
+}
+
+int cmd_translate(int argc, char** argv) {
+    Args a("translate",
+           "Domain-swap grid of a DCoDR model trained with --reconstruction: rows = content images (first column),\n"
+           "columns = domains, cell = generator(code of the row image, latent of the column domain); plus\n"
+           "<out>_reconstructions.png, the inputs over their reconstructions.",
+           argc, argv);
+    a.option("weights", "", "checkpoint.safetensors of a run trained with --reconstruction (required)");
+    add_data_options(a);
+    a.option("rows", "8", "content images (spread over the data's domains)");
+    a.option("columns", "10", "at most this many domains (the first ones)");
+    a.option("out", "translate.png", "output PNG");
+    add_runtime_options(a);
+    if (a.parse()) return 0;
+    DCODR_CHECK(!a.str("weights").empty(), "dcodr translate: --weights is required");
+    Device device = device_from(a);
+    method::TrainConfig cfg;
+    auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
+    auto decoder = method::load_decoder(a.str("weights"), device);
+    // The images not trained on: --test-data, or the held-out part of --data.
+    auto [train, test] = load_train_test(a);
+    write_translation_pictures(*encoder, *decoder, test, a.integer("rows"), a.integer("columns"), a.str("out"),
+                               device);
+    std::cerr << fmt::format("wrote {} and {}\n", a.str("out"), reconstruction_strip_path(a.str("out")));
+    return 0;
+}
+
+}  // namespace dcodr::tools
