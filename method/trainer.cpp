@@ -164,8 +164,11 @@ Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
                     rec.weight);
         decoder_ = std::make_shared<nn::DcodrDecoder>(generator_config(config_, data_.n_domains, data_.channels));
         decoder_->to(config_.device);
-        impl_->reconstruction =
-            std::make_unique<ReconstructionLoss>(perceptual_options(rec, config_.seed), config_.device);
+        PerceptualOptions po = perceptual_options(rec, config_.seed);
+        DCODR_CHECK(po.mode != PerceptualMode::vgg16 || config_.image_size >= 32,
+                    "--perceptual vgg16 needs --image-size of at least 32 (VGG16 pools five times), got {}",
+                    config_.image_size);
+        impl_->reconstruction = std::make_unique<ReconstructionLoss>(po, config_.device);
         if (!config_.quiet) std::cerr << impl_->reconstruction->describe() << "\n";
     }
     std::int64_t k = config_.domains_per_batch > 0 ? config_.domains_per_batch

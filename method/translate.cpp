@@ -98,4 +98,23 @@ Tensor reconstruction_tiles(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder
     return kernels::concat({r.inputs, out}, 0);
 }
 
+double reconstruction_error(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder, const data::Dataset& ds,
+                            Device device, std::int64_t batch_size) {
+    NoGradGuard no_grad;
+    encoder.eval();
+    decoder.eval();
+    const std::int64_t s = decoder.config().image_size, c = decoder.config().image_channels;
+    double total = 0;
+    for (std::int64_t start = 0; start < ds.count; start += batch_size) {
+        std::vector<std::int64_t> idx;
+        for (std::int64_t i = start; i < std::min(ds.count, start + batch_size); ++i) idx.push_back(i);
+        Tensor images = data::load_batch(ds, idx, {s, s, 3}).to(device);
+        Tensor codes = l2_normalize(encoder.forward(images), 1);
+        Tensor out = decoder.forward(codes, data::batch_domains(ds, idx).to(device));
+        Tensor target = c == 3 ? images : slice(images, 1, 0, 1);
+        total += l1_loss(out, target).item() * static_cast<double>(idx.size());
+    }
+    return total / static_cast<double>(ds.count);
+}
+
 }  // namespace dcodr::method

@@ -25,4 +25,9 @@ Tensor domain_swap_tiles(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder, c
 Tensor reconstruction_tiles(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder, const data::Dataset& ds,
                             const std::vector<std::int64_t>& rows, Device device);
 
+// Mean absolute pixel error of the decoder's reconstructions (each image's code rendered in its
+// own domain) over the whole of `ds`, in [0, 1] units: how well the content survives the code.
+double reconstruction_error(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder, const data::Dataset& ds,
+                            Device device, std::int64_t batch_size = 128);
+
 }  // namespace dcodr::method

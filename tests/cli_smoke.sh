@@ -23,9 +23,37 @@ grep -q '"retrieval_top1"' "$work/eval.json"
 "$dcodr" encode --weights "$work/run/checkpoint.safetensors" --data "$work/shapes.npz" --out "$work/codes.npy"
 head -c 6 "$work/codes.npy" | grep -q "NUMPY"
 
-# The main job's code path, tiny: both trainings, both evaluations, the table, the pictures.
-"$dcodr" demo --synthetic-count 240 "${small[@]}" --steps 2 --probe-epochs 1 --out "$work/demo" > "$work/demo.txt"
+# DCoDR with its decoder: both loss terms logged, the decoder saved, resumable, pictures drawn.
+rec=(--reconstruction --gen-channels 16 --domain-dim 16)
+"$dcodr" train --data "$work/shapes.npz" "${small[@]}" "${rec[@]}" --steps 2 --out "$work/rec" 2> "$work/rec.txt"
+grep -q "pixel L1 only" "$work/rec.txt"   # no ImageNet VGG16 weights given: says what it uses instead
+test -s "$work/rec/decoder.safetensors"
+grep -q '"loss_reconstruction"' "$work/rec/train_log.jsonl"
+"$dcodr" train --data "$work/shapes.npz" --steps 3 --out "$work/rec" --resume 2> "$work/rec_resume.txt"
+grep -q "resumed from .* at step 2" "$work/rec_resume.txt"
+"$dcodr" translate --weights "$work/rec/checkpoint.safetensors" --data "$work/shapes.npz" --rows 3 \
+    --out "$work/grid.png" > "$work/translate.txt"
+test -s "$work/grid.png"
+test -s "$work/grid_reconstructions.png"
+grep -q "reconstruction error" "$work/translate.txt"
+if "$dcodr" translate --weights "$work/run/checkpoint.safetensors" --data "$work/shapes.npz" \
+    --out "$work/x.png" 2> "$work/err.txt"; then exit 1; fi
+grep -q "without --reconstruction" "$work/err.txt"
+if "$dcodr" train --data "$work/shapes.npz" "${small[@]}" "${rec[@]}" --image-size 32 --steps 1 --out "$work/x" \
+    --perceptual-weights "$work/run/encoder.safetensors" 2> "$work/err.txt"; then exit 1; fi
+grep -q "encoder.safetensors" "$work/err.txt"
+grep -q "features" "$work/err.txt"
+if "$dcodr" train --data "$work/shapes.npz" "${small[@]}" "${rec[@]}" --perceptual vgg16 --steps 1 \
+    --out "$work/x" 2> "$work/err.txt"; then exit 1; fi
+grep -q -- "--image-size of at least 32" "$work/err.txt"
+
+# The main job's code path, tiny: all trainings and evaluations, the table, the pictures.
+"$dcodr" demo --synthetic-count 240 "${small[@]}" --gen-channels 16 --steps 2 --probe-epochs 1 --out "$work/demo" \
+    > "$work/demo.txt"
 grep -q "DCoDR-norec" "$work/demo.txt"
+grep -q "DCoDR reconstruction error" "$work/demo.txt"
+grep -q '"DCoDR"' "$work/demo/results.json"
+test -s "$work/demo/dcodr/translate.png"
 grep -q "baseline" "$work/demo.txt"
 grep -q '"DCoDR-norec"' "$work/demo/results.json"
 test -s "$work/demo/domain_wise/retrieval_other_domains.png"
@@ -38,6 +66,10 @@ grep -q '"median_ms"' "$work/step.json"
 grep -q '"peak_allocated_bytes"' "$work/step.json"
 grep -q '"op": "conv2d_backward_filter"' "$work/step.json"
 grep -q "conv2d_forward 3x3/1" "$work/profile.txt"
+"$dcodr" bench step "${small[@]}" "${rec[@]}" --images 64 --warmup 1 --repeats 1 --profile 1 > "$work/step_rec.json" \
+    2> "$work/profile_rec.txt"
+grep -q '"reconstruction": true' "$work/step_rec.json"
+grep -q "upsample_nearest2d_forward" "$work/profile_rec.txt"
 "$dcodr" bench augment --batch 8 --image-size 16 --repeats 1 > "$work/augment.json"
 grep -q '"per_image_ms_1_thread"' "$work/augment.json"
 grep -q '"crop"' "$work/augment.json"

@@ -53,6 +53,8 @@ int cmd_translate(int argc, char** argv) {
     write_translation_pictures(*encoder, *decoder, test, a.integer("rows"), a.integer("columns"), a.str("out"),
                                device);
     std::cerr << fmt::format("wrote {} and {}\n", a.str("out"), reconstruction_strip_path(a.str("out")));
+    std::cout << fmt::format("reconstruction error (mean |x_hat - x| over {} test images): {:.4f}\n", test.count,
+                             method::reconstruction_error(*encoder, *decoder, test, device));
     return 0;
 }
 
