@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up, then train DCoDR-norec and the standard-contrastive baseline on the
-# built-in synthetic data and print both evaluations side by side. Extra arguments go to
+# The main job: set up, then train DCoDR (with its decoder), DCoDR-norec and the
+# standard-contrastive baseline on the built-in synthetic data and print the three evaluations
+# side by side, with DCoDR's domain-swap grid. Extra arguments go to
 # `dcodr demo` (see `build/tools/dcodr demo --help`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
