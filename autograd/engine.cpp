@@ -22,9 +22,14 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
     bool any = false;
     for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
     if (!any) return output;
-    // Inputs that need no gradient are dropped from the node, so backward skips them.
-    for (Tensor& t : inputs)
+    // Inputs that need no gradient are dropped from the node, so backward skips them. An op
+    // whose output is one of its inputs (a view returned as is) would overwrite that input's own
+    // node: its gradient would be lost and the graph would hold itself.
+    for (Tensor& t : inputs) {
+        DCODR_CHECK(!t.defined() || t.impl_ptr() != output.impl_ptr(),
+                    "autograd: op '{}' returned its own input; return the input without recording", name);
         if (t.defined() && !t.requires_grad()) t = Tensor();
+    }
     auto& meta = output.impl().autograd;
     meta.requires_grad = true;
     meta.grad_fn = std::make_shared<Node>(name, std::move(inputs), std::move(fn));

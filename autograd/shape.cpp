@@ -18,6 +18,8 @@ Tensor flatten(const Tensor& x, std::int64_t start, std::int64_t end) {
     return reshape(x, x.flatten(start, end).shape());
 }
 Tensor contiguous(const Tensor& x) {
+    // Already dense: the same tensor, already in the graph (recording it would make it its own node).
+    if (x.is_contiguous()) return x;
     return record("contiguous", x.contiguous(), {x}, [](const Tensor& g) { return GradList{g}; });
 }
 Tensor permute(const Tensor& x, const std::vector<std::int64_t>& dims) {

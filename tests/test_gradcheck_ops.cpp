@@ -4,6 +4,7 @@
 
 #include "autograd/functional.h"
 #include "autograd/gradcheck.h"
+#include "tensor/ops.h"
 #include "tests/test_util.h"
 
 using namespace dcodr;
@@ -108,6 +109,31 @@ TEST_CASE("gradcheck: shape ops") {
         auto parts = split(v[0], 2, 2);
         return mul(parts[0], parts[1]);
     }, {x});
+    check([](auto& v) { return flatten(v[0], 1); }, {x});
+    check([](auto& v) { return squeeze(unsqueeze(v[0], 1), 1); }, {x});
+    check([](auto& v) { return unsqueeze(v[0], 3); }, {x});
+    // contiguous of a dense tensor (the same tensor) and of a transposed view (a copy).
+    check([](auto& v) { return mul(contiguous(v[0]), v[0]); }, {x});
+    check([](auto& v) { return contiguous(transpose(v[0], 0, 2)); }, {x});
+    Tensor mask = Tensor::from_vector(std::vector<double>{1, 0, 0, 1}, {4}, DType::f64);
+    check([mask](auto& v) { return masked_fill(v[0], mask, 0.5); }, {x});
+    Tensor img = param({2, 3, 3, 4}, 37);
+    check([](auto& v) {
+        auto [m, var] = instance_norm_stats(v[0]);
+        return add(m, var);
+    }, {img});
+}
+
+TEST_CASE("contiguous on a dense tensor keeps its gradient; an op returning its input is refused") {
+    Tensor x = param({3, 2}, 38);
+    Tensor y = mul_scalar(x, 2.0);
+    Tensor z = contiguous(y);
+    backward(sum(z));
+    REQUIRE(x.grad().defined());
+    REQUIRE(x.grad().to_vector() == std::vector<double>(6, 2.0));
+    Tensor w = param({2}, 39);
+    REQUIRE_THROWS_WITH(record("bad", w, {w}, [](const Tensor& g) { return GradList{g}; }),
+                        Catch::Contains("returned its own input"));
 }
 
 TEST_CASE("gradcheck: indexing") {
@@ -171,4 +197,17 @@ TEST_CASE("gradcheck: convolution, pooling, upsampling, batch norm") {
           {x, g, bb});
     check([rm, rv](auto& v) { return batch_norm(v[0], v[1], v[2], rm, rv, true, 0.1, 1e-5, true, v[3], 2); },
           {x, g, bb, r});
+}
+
+TEST_CASE("gradcheck reports the worst miss and how many elements missed") {
+    // y = x^2 with a backward of g * x (half the true gradient): element i misses by |x_i|, so
+    // the worst is the largest |x| (element 2 here).
+    Tensor x = Tensor::from_vector(std::vector<double>{0.5, -1.0, 3.0, 2.0}, {4}, DType::f64).set_requires_grad(true);
+    std::string msg = gradcheck([](auto& v) {
+        Tensor xd = v[0].detach();
+        return record("half_square", kernels::binary(BinaryOp::mul, xd, xd), {v[0]},
+                      [xd](const Tensor& g) { return GradList{kernels::binary(BinaryOp::mul, g, xd)}; });
+    }, {x});
+    INFO(msg);
+    REQUIRE_THAT(msg, Catch::Contains("worst: input 0 element 2") && Catch::Contains("4 elements missed"));
 }
