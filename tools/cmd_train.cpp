@@ -16,13 +16,15 @@ static void write_json(const std::string& path, const json::Value& v) {
 }
 
 int cmd_train(int argc, char** argv) {
-    Args a("train", "Train a DCoDR-norec encoder (or the contrastive baselines) on images with domain labels.",
+    Args a("train", "Train a DCoDR encoder (with --reconstruction its decoder too; without, DCoDR-norec) or the\n"
+                    "contrastive baselines, on images with domain labels.",
            argc, argv);
     add_data_options(a);
     add_train_options(a);
     add_probe_options(a);
     add_runtime_options(a);
-    a.option("out", "runs/train", "output folder: checkpoint.safetensors, encoder.safetensors, train_log.jsonl");
+    a.option("out", "runs/train", "output folder: checkpoint.safetensors, encoder.safetensors, train_log.jsonl "
+                                  "(and decoder.safetensors with --reconstruction)");
     a.flag("resume", "continue from <out>/checkpoint.safetensors with its saved configuration "
                      "(flags given explicitly override it, e.g. --steps to train longer)");
     a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json");
@@ -49,7 +51,10 @@ int cmd_train(int argc, char** argv) {
     std::cerr << "wrote " << config.out_dir << "/encoder.safetensors\n";
     if (a.enabled("eval")) {
         auto report = method::evaluate(trainer.encoder(), train, test, config.image_size, probe_config_from(a),
-                                       config.device, method::contrastive_mode_name(config.loss.mode), true);
+                                       config.device,
+                                       config.reconstruction.enabled ? "DCoDR"
+                                                                     : method::contrastive_mode_name(config.loss.mode),
+                                       true);
         std::cout << method::format_reports({report});
         write_json(config.out_dir + "/eval.json", report.to_json());
     }
