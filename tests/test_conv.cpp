@@ -101,6 +101,11 @@ std::vector<Case> cases() {
         // Tiny spatial size: many images batched into one GEMM.
         {"tiny images", {9, 8, 2, 2}, {6, 8, 3, 3}, params(1, 1)},
         {"batch 1", {1, 3, 6, 6}, {2, 3, 3, 3}, params(1, 1)},
+        // Few output channels on planes of >= 1024 pixels, stride 1: the direct loops.
+        {"direct: 5x5 same, few outputs", {2, 5, 34, 33}, {3, 5, 5, 5}, params(1, 2)},
+        {"direct: 7x7 same, 3 outputs", {3, 4, 32, 36}, {3, 4, 7, 7}, params(1, 3)},
+        {"direct: valid, non-square kernel", {2, 3, 40, 37}, {8, 3, 2, 5}, params(1, 0)},
+        {"direct: padding wider than the kernel reach", {1, 2, 33, 34}, {1, 2, 3, 3}, params(1, 3)},
     };
 }
 

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/cpu/conv_direct.h"
 #include "tensor/cpu/cpu_backend.h"
 
 namespace dcodr {
@@ -336,26 +337,50 @@ void backward_filter(const Tensor& xt, const Tensor& gyt, Tensor& gwt, const Geo
     }
 }
 
+// Few output channels on a large plane, stride 1, no dilation, one group: the direct loops of
+// conv_direct.h beat im2col + GEMM there (a GEMM of <= 8 rows is bound by the im2col buffer's
+// memory traffic; docs/performance.md has the numbers). Small planes keep im2col: batching
+// images into one GEMM serves them well.
+constexpr std::int64_t kDirectMaxOut = 8, kDirectMinPlane = 1024;
+bool use_direct(const Geom& g) {
+    const Conv2dParams& p = g.p;
+    return g.G == 1 && g.O <= kDirectMaxOut && g.P >= kDirectMinPlane && p.stride_h == 1 && p.stride_w == 1 &&
+           p.dil_h == 1 && p.dil_w == 1;
+}
+conv_direct::Shape4 direct_shape(const Geom& g) {
+    return {g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.OH, g.OW, g.p.pad_h, g.p.pad_w};
+}
+
 }  // namespace
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) {
     Geom g = make_geom(x.shape(), w.shape(), y.shape(), p);
     if (g.N == 0) return;
-    dispatch_floating(y.dtype(), "conv2d", [&](auto tag) { forward<decltype(tag)>(x, w, y, g); });
+    dispatch_floating(y.dtype(), "conv2d", [&](auto tag) {
+        using T = decltype(tag);
+        if (use_direct(g)) conv_direct::forward(x.data<T>(), w.data<T>(), y.data<T>(), direct_shape(g));
+        else forward<T>(x, w, y, g);
+    });
 }
 
 void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) {
     Geom g = make_geom(gx.shape(), w.shape(), gy.shape(), p);
     if (g.N == 0) return;
-    dispatch_floating(gx.dtype(), "conv2d_backward_data",
-                      [&](auto tag) { backward_data<decltype(tag)>(gy, w, gx, g); });
+    dispatch_floating(gx.dtype(), "conv2d_backward_data", [&](auto tag) {
+        using T = decltype(tag);
+        if (use_direct(g)) conv_direct::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), direct_shape(g));
+        else backward_data<T>(gy, w, gx, g);
+    });
 }
 
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) {
     Geom g = make_geom(x.shape(), gw.shape(), gy.shape(), p);
     if (g.N == 0) return fill(gw, 0.0);  // an empty batch contributes nothing
-    dispatch_floating(gw.dtype(), "conv2d_backward_filter",
-                      [&](auto tag) { backward_filter<decltype(tag)>(x, gy, gw, g); });
+    dispatch_floating(gw.dtype(), "conv2d_backward_filter", [&](auto tag) {
+        using T = decltype(tag);
+        if (use_direct(g)) conv_direct::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), direct_shape(g));
+        else backward_filter<T>(x, gy, gw, g);
+    });
 }
 
 }  // namespace dcodr
