@@ -54,6 +54,8 @@ json::Value TrainConfig::to_json() const {
     v["lr_gamma"] = lr_gamma;
     v["clip_grad_norm"] = clip_grad_norm;
     v["seed"] = static_cast<std::int64_t>(seed);
+    const json::Value init_fields = init.to_json();
+    for (const auto& [key, value] : init_fields.as_object()) v[key] = value;
     return v;
 }
 
@@ -80,6 +82,13 @@ TrainConfig TrainConfig::from_json(const json::Value& v) {
     c.lr_gamma = v.at("lr_gamma").as_double();
     c.clip_grad_norm = v.at("clip_grad_norm").as_double();
     c.seed = static_cast<std::uint64_t>(v.at("seed").as_int());
+    if (v.contains("init")) {  // absent in checkpoints written before --init existed
+        c.init.path = v.at("init").as_string();
+        c.init.key = v.at("init_key").as_string();
+        c.init.prefix = v.at("init_prefix").as_string();
+        c.init.map = v.at("init_map").as_string();
+        c.init.strict = v.at("init_strict").as_bool();
+    }
     return c;
 }
 
@@ -98,6 +107,8 @@ struct Trainer::Impl {
     std::exception_ptr staging_error;  // from taking the next batch early: raised when it is needed
     std::ofstream log;
     data::SamplerState next_state;  // sampler position after the last consumed batch
+    bool initialized = false;       // config.init applied, or weights came from a checkpoint
+    std::string init_summary;       // InitReport as JSON, kept in checkpoints ("dcodr.init")
 };
 
 Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
@@ -182,7 +193,20 @@ StepRecord Trainer::step() {
     return {step_, prep.batch.epoch, loss_value, impl_->adam->groups()[0].lr, secs};
 }
 
+nn::InitReport Trainer::initialize() {
+    DCODR_CHECK(step_ == 0 && !impl_->initialized, "initialize: only once, before the first step");
+    impl_->initialized = true;
+    if (config_.init.path.empty()) return {};
+    nn::InitReport r = nn::load_pretrained(encoder_->state_dict(), config_.init);
+    impl_->init_summary = r.to_json().dump();
+    return r;
+}
+
 std::vector<StepRecord> Trainer::run() {
+    if (step_ == 0 && !impl_->initialized) {
+        nn::InitReport r = initialize();
+        if (!config_.quiet && !r.path.empty()) std::cerr << r.describe() << "\n";
+    }
     std::vector<StepRecord> records;
     const std::int64_t total = total_steps();
     const std::int64_t batch = impl_->sampler->batch_size();
@@ -230,6 +254,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
     meta["dcodr.sampler_epoch"] = std::to_string(impl_->next_state.epoch);
     meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
     meta["dcodr.config"] = config_.to_json().dump();
+    if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
     nn::save_safetensors(path, tensors, meta);  // atomic: temp file + rename
 }
 
@@ -238,6 +263,7 @@ void Trainer::save_weights(const std::string& path) const {
     meta["dcodr.kind"] = "encoder";
     meta["dcodr.config"] = config_.to_json().dump();
     meta["format"] = "pt";
+    if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
     nn::save_safetensors(path, encoder_->state_dict(), meta);
 }
 
@@ -260,6 +286,9 @@ void Trainer::load_checkpoint(const std::string& path) {
     step_ = meta_int(c, path, "dcodr.step");
     impl_->next_state = {meta_int(c, path, "dcodr.sampler_epoch"), meta_int(c, path, "dcodr.sampler_position")};
     impl_->sampler->restore(impl_->next_state);
+    impl_->initialized = true;  // the weights are the checkpoint's: --init does not apply again
+    auto init = c.metadata.find("dcodr.init");
+    if (init != c.metadata.end()) impl_->init_summary = init->second;
 }
 
 std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config_out) {

@@ -60,6 +60,13 @@ void add_train_options(Args& a) {
     a.option("seed", "0", "seed for initialisation, batches and augmentations");
     a.option("checkpoint-every", "0", "checkpoint every N steps (0 = every epoch)");
     a.option("log-every", "10", "progress line every N steps");
+    a.option("init", "", "start from these weights: a PyTorch .pth/.pt/.pth.tar (torch.save, any version), "
+                         ".safetensors or .npz; names are mapped by rules (docs/pytorch-checkpoints.md)");
+    a.option("init-key", "", "--init .pth: where the state dict sits, keys joined by '/' "
+                             "(default: its 'state_dict' or 'model' entry, else the whole object)");
+    a.option("init-prefix", "", "--init: use only names under this prefix, with it removed");
+    a.option("init-map", "", "--init: prefix renames FROM=TO[,FROM=TO...], applied before the built-in rules");
+    a.flag("init-strict", "--init: model tensors missing from the file are an error (default: reported)");
 }
 
 method::TrainConfig train_config_from(const Args& a) {
@@ -87,6 +94,11 @@ method::TrainConfig train_config_from(const Args& a) {
     c.seed = static_cast<std::uint64_t>(a.integer("seed"));
     c.checkpoint_every = a.integer("checkpoint-every");
     c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
+    c.init.path = a.str("init");
+    c.init.key = a.str("init-key");
+    c.init.prefix = a.str("init-prefix");
+    c.init.map = a.str("init-map");
+    c.init.strict = a.enabled("init-strict");
     DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
     DCODR_CHECK(c.images_per_domain >= 2, "--images-per-domain must be at least 2 (anchors need negatives)");
     return c;
@@ -98,7 +110,10 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) 
         // The JSON keys are the flag names with '_' for '-' (and max_steps is --steps).
         std::string flag = key == "max_steps" ? "steps" : key;
         std::replace(flag.begin(), flag.end(), '_', '-');
-        if (!a.given(flag) && saved.contains(key)) value = saved.at(key);
+        if (key.rfind("init", 0) == 0)  // where the start came from: always the checkpoint's
+            value = saved.contains(key) ? saved.at(key) : nn::InitOptions{}.to_json().at(key);
+        else if (!a.given(flag) && saved.contains(key))
+            value = saved.at(key);
     }
     method::TrainConfig c = method::TrainConfig::from_json(merged);
     c.checkpoint_every = a.integer("checkpoint-every");
