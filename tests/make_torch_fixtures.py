@@ -5,6 +5,7 @@ bytes, not against our idea of them:
 
   resnet18_w32.safetensors     the reference: the same weights, written by hand in the
                                safetensors layout (header length, JSON, raw data), F32
+  resnet18_w32_features.json  PyTorch's pooled features of that model for a formula input
   resnet18_w32_zip.pth         torch.save, zip layout (PyTorch >= 1.6), torchvision names
   resnet18_w32_legacy.pth      torch.save(..., _use_new_zipfile_serialization=False)
   resnet18_w32_fp16.pth        zip layout, every float tensor half precision
@@ -59,12 +60,21 @@ class TinyResNet18(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 2, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(2)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
         cin = 2
         for i, (planes, stride) in enumerate([(2, 1), (4, 2), (8, 2), (16, 2)]):
             layer = nn.Sequential(BasicBlock(cin, planes, stride), BasicBlock(planes, planes, 1))
             setattr(self, "layer%d" % (i + 1), layer)
             cin = planes
         self.fc = nn.Linear(16, 10)
+
+    def features(self, x):  # torchvision's forward up to the pooled features
+        x = self.maxpool(torch.relu(self.bn1(self.conv1(x)))) if hasattr(self, "maxpool") else None
+        for i in range(1, 5):
+            for b in getattr(self, "layer%d" % i):
+                out = b.bn2(b.conv2(torch.relu(b.bn1(b.conv1(x)))))
+                x = torch.relu(out + (b.downsample(x) if hasattr(b, "downsample") else x))
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
 
 
 def formula_weights(model):
@@ -114,7 +124,17 @@ class Eval:
 def main():
     os.makedirs(OUT, exist_ok=True)
     path = lambda name: os.path.join(OUT, name)
-    sd = formula_weights(TinyResNet18()).state_dict()
+    model = formula_weights(TinyResNet18())
+    sd = model.state_dict()
+    # PyTorch's own pooled features of the model (eval mode, float64) for a formula input:
+    # what the weights must compute once dcodr has mapped them into its encoder.
+    x = (0.5 + 0.5 * torch.sin(0.05 * torch.arange(2 * 3 * 32 * 32, dtype=torch.float64))).reshape(2, 3, 32, 32)
+    with torch.no_grad():
+        feats = model.double().eval().features(x)
+    model.float()
+    with open(path("resnet18_w32_features.json"), "w") as f:
+        json.dump({"input": "0.5 + 0.5*sin(0.05*i), shape [2, 3, 32, 32]", "shape": list(feats.shape),
+                   "features": flat(feats), "torch": torch.__version__}, f, indent=1)
     write_safetensors(path("resnet18_w32.safetensors"), sd)
     torch.save(sd, path("resnet18_w32_zip.pth"))
     torch.save(sd, path("resnet18_w32_legacy.pth"), _use_new_zipfile_serialization=False)

@@ -199,6 +199,28 @@ TEST_CASE("the .pth and .safetensors paths give the same codes", "[torch]") {
     CHECK(diff > 1e-3);  // the init did change the encoder
 }
 
+TEST_CASE("mapped into the encoder, the weights compute PyTorch's features", "[torch]") {
+    // Catches a mapping that loads every tensor but into the wrong place (bn1 <-> bn2, ...).
+    json::Value ref = testing::load_json_file(torch_fixture("resnet18_w32_features.json"));
+    EncoderConfig c = tiny_encoder();
+    for (const char* file : {"resnet18_w32_zip.pth", "moco_w32_legacy.pth"}) {
+        INFO(file);
+        DcodrEncoder enc(c);
+        InitOptions o;
+        o.path = torch_fixture(file);
+        load_pretrained(enc.state_dict(), o);
+        enc.eval();
+        std::vector<double> x(2 * 3 * 32 * 32);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.5 + 0.5 * std::sin(0.05 * static_cast<double>(i));
+        Tensor f = enc.resnet->features(Tensor::from_vector(x, {2, 3, 32, 32}, DType::f32));
+        std::vector<double> want;
+        for (const auto& v : ref.at("features").as_array()) want.push_back(v.as_double());
+        REQUIRE(f.shape() == Shape{2, 16});
+        // float32 against PyTorch's float64 through 18 layers
+        REQUIRE(testing::compare(f, Tensor::from_vector(want, {2, 16}, DType::f32), 1e-3, 1e-4).empty());
+    }
+}
+
 TEST_CASE("shape and dtype mismatches are errors naming the tensor", "[torch]") {
     EncoderConfig wide = tiny_encoder();
     wide.width = 0.0625;
