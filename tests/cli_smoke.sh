@@ -49,11 +49,12 @@ tiny=(--depth 18 --width 0.03125 --hidden 16 --code-dim 8 --image-size 16 --imag
 grep -q "pytorch legacy, 128 tensors" "$work/inspect.txt"
 grep -Eq "^state_dict.module.encoder_q.conv1.weight +F32 +\[2, 3, 7, 7\] +1176$" "$work/inspect.txt"
 grep -q "other: epoch = 800" "$work/inspect.txt"
-"$dcodr" inspect "$torch/resnet18_w32_fp16.pth" | grep -Eq "^conv1.weight +F16 +\[2, 3, 7, 7\] +588$"
+"$dcodr" inspect "$torch/resnet18_w32_fp16.pth" | grep -E "^conv1.weight +F16 +\[2, 3, 7, 7\] +588$" > /dev/null
+"$dcodr" inspect "$work/shapes.npz" | grep -E "^imgs +\|u1 +\[240, 64, 64, 3\] +2949120$" > /dev/null
 "$dcodr" convert "$torch/moco_w32_legacy.pth" --out "$work/moco.safetensors" --names dcodr 2> "$work/convert.txt"
 grep -q "wrote 120 tensors" "$work/convert.txt"
 grep -q "not converted: module.encoder_q.fc.0.weight (classifier / projection head (fc))" "$work/convert.txt"
-"$dcodr" inspect "$work/moco.safetensors" | grep -Eq "^resnet.layer4.1.bn2.running_var +F32 +\[16\] +64$"
+"$dcodr" inspect "$work/moco.safetensors" | grep -E "^resnet.layer4.1.bn2.running_var +F32 +\[16\] +64$" > /dev/null
 # --init from the .pth and from its conversion: the same start, so the same training and codes.
 "$dcodr" train --data "$work/shapes.npz" "${tiny[@]}" --steps 2 --out "$work/init_pth" \
     --init "$torch/moco_w32_legacy.pth" 2> "$work/init.txt"
