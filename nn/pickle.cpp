@@ -162,15 +162,15 @@ struct Unpickler::Machine {
                  u.source_, g);
         return string(g, Kind::global);
     }
-    static std::int64_t as_int(const Object* o, const char* what, const Machine& m) {
-        if (o->kind != Kind::integer) m.bad(fmt::format("{} must be an int, found {}", what, kind_name(o->kind)));
+    std::int64_t as_int(const Object* o, const char* what) const {
+        if (o->kind != Kind::integer) bad(fmt::format("{} must be an int, found {}", what, kind_name(o->kind)));
         return o->i;
     }
     Shape int_tuple(const Object* o, const char* what) {
         if (o->kind != Kind::tuple && o->kind != Kind::list) bad(fmt::format("{} must be a tuple", what));
         if (o->items.size() > 16) bad(fmt::format("{} has {} dimensions (more than 16)", what, o->items.size()));
         Shape s;
-        for (const Object* x : o->items) s.push_back(as_int(x, what, *this));
+        for (const Object* x : o->items) s.push_back(as_int(x, what));
         return s;
     }
     // BINPERSID: PyTorch's storage reference.
@@ -185,14 +185,14 @@ struct Unpickler::Machine {
         Object* o = make(Kind::storage);
         o->storage.key = pid->items[2]->s;
         o->storage.dtype = dtype;
-        o->storage.numel = as_int(pid->items[4], "a storage's size", *this);
+        o->storage.numel = as_int(pid->items[4], "a storage's size");
         if (o->storage.numel < 0 || o->storage.numel > (std::int64_t{1} << 56)) bad("a storage size out of range");
         // Legacy files may name a view of another storage: (view key, offset, size).
         if (pid->items.size() >= 6 && pid->items[5]->kind == Kind::tuple) {
             const Object* v = pid->items[5];
             if (v->items.size() != 3 || v->items[0]->kind != Kind::string) bad("malformed storage view metadata");
-            o->storage.view_offset = as_int(v->items[1], "a storage view's offset", *this);
-            std::int64_t view_numel = as_int(v->items[2], "a storage view's size", *this);
+            o->storage.view_offset = as_int(v->items[1], "a storage view's offset");
+            std::int64_t view_numel = as_int(v->items[2], "a storage view's size");
             if (o->storage.view_offset < 0 || view_numel < 0 || o->storage.view_offset > o->storage.numel ||
                 view_numel > o->storage.numel - o->storage.view_offset)
                 bad("a storage view outside its storage");
@@ -215,7 +215,7 @@ struct Unpickler::Machine {
             if (a.size() < 4 || a[0]->kind != Kind::storage) bad("_rebuild_tensor_v2 without (storage, offset, size, stride)");
             Object* t = make(Kind::tensor);
             t->tensor.storage = a[0];
-            t->tensor.offset = as_int(a[1], "a tensor's storage offset", *this);
+            t->tensor.offset = as_int(a[1], "a tensor's storage offset");
             t->tensor.size = int_tuple(a[2], "a tensor's size");
             t->tensor.stride = int_tuple(a[3], "a tensor's stride");
             return t;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "data/inflate.h"
 #include "nn/dcodr_encoder.h"
 #include "nn/init.h"
 #include "nn/json.h"
@@ -61,6 +62,39 @@ Tensor codes_after_init(const std::string& file, const std::string& key = "") {
 }
 
 }  // namespace
+
+TEST_CASE("inflate decodes stored, fixed-Huffman and dynamic-Huffman blocks, and refuses bad streams", "[torch]") {
+    // Raw deflate streams from Python's zlib (levels 0 and 9, Z_FIXED and the default
+    // strategy) of "dcodr 0 dcodr 1 ... " (i % 37 for i < 300).
+    std::string text;
+    for (int i = 0; i < 300; ++i) text += "dcodr " + std::to_string(i % 37) + " ";
+    auto unhex = [](const std::string& h) {
+        std::string b;
+        for (std::size_t i = 0; i < h.size(); i += 2) b += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+        return b;
+    };
+    const std::string stored = unhex(
+        "01c80037ff64636f647220302064636f647220312064636f647220322064636f647220332064636f647220342064636f6472203520"
+        "64636f647220362064636f647220372064636f647220382064636f647220392064636f64722031302064636f64722031312064636f"
+        "64722031322064636f64722031332064636f64722031342064636f64722031352064636f64722031362064636f6472203137206463"
+        "6f64722031382064636f64722031392064636f64722032302064636f64722032312064636f64722032322064636f");
+    const std::string fixed = unhex(
+        "4b49ce4f295230504801d38650da084a1b436913286d0aa5cda0b43994b680d2963073e006c24c348419690833d31066a821cc5443"
+        "98b18630730d61061bc24c3682996c04772bcc642398c94630938d60261bc14c3682996c0433d90866b231cc646398c9c6f0608099"
+        "6c0c33d91866b231cce4d1201c0dc2d1201c0dc2d1201c0dc2d1201c0dc2611e8400");
+    const std::string dynamic = unhex(
+        "edd0c10d83401043d1562821f60049ea61ef48f47f4042fe5b049a936f4fd61fc739aee5b38c679575b6b26b76cbeed96ff697fde3"
+        "4c105190c214a850052b5c010bd9c89e5f918d6c64231bd9c8463672211772cd0cc8855cc885dc093b6127ec849db01376c24ef8f2"
+        "8437");
+    auto as_string = [](const std::vector<std::uint8_t>& v) { return std::string(v.begin(), v.end()); };
+    CHECK(as_string(data::inflate_raw(stored, 200, "stored")) == text.substr(0, 200));
+    CHECK(as_string(data::inflate_raw(fixed, text.size(), "fixed")) == text);
+    CHECK(as_string(data::inflate_raw(dynamic, text.size(), "dynamic")) == text);
+    REQUIRE_THROWS_WITH(data::inflate_raw(dynamic, text.size() - 1, "x"), Contains("grows past the 2615 bytes"));
+    REQUIRE_THROWS_WITH(data::inflate_raw(dynamic, text.size() + 1, "x"), Contains("holds 2616 bytes"));
+    REQUIRE_THROWS_WITH(data::inflate_raw(dynamic.substr(0, 50), text.size(), "x"), Contains("ends early"));
+    REQUIRE_THROWS_WITH(data::inflate_raw(std::string("\x07", 1), 1, "x"), Contains("invalid block type"));
+}
 
 TEST_CASE("torch.save zip, legacy and fp16 files load to exactly the reference weights", "[torch]") {
     SafetensorsContent ref = load_safetensors(torch_fixture("resnet18_w32.safetensors"));
