@@ -3,6 +3,7 @@
 // the DCoDR encoder (nn/name_mapping.*, nn/pretrained.*), and refusing hostile files.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -14,6 +15,7 @@
 #include "nn/safetensors.h"
 #include "tests/fixture_resnet.h"
 #include "tests/test_util.h"
+#include "tests/train_fixtures.h"
 
 using namespace dcodr;
 using namespace dcodr::nn;
@@ -253,6 +255,43 @@ TEST_CASE("mapped into the encoder, the weights compute PyTorch's features", "[t
         // float32 against PyTorch's float64 through 18 layers
         REQUIRE(testing::compare(f, Tensor::from_vector(want, {2, 16}, DType::f32), 1e-3, 1e-4).empty());
     }
+}
+
+TEST_CASE("the trainer applies --init once before step 0, records it, and not again on resume", "[torch]") {
+    data::Dataset ds = testing::tiny_shapes(96);
+    const std::string dir = "torch_init_trainer";
+    std::filesystem::remove_all(dir);
+    method::TrainConfig c = testing::tiny_config(method::ContrastiveMode::domain_wise, 1);
+    c.encoder = tiny_encoder();
+    c.init.path = torch_fixture("resnet18_w32_zip.pth");
+    c.out_dir = dir;
+    Tensor conv1_file = load_safetensors(torch_fixture("resnet18_w32.safetensors")).find("conv1.weight")->clone();
+    {
+        method::Trainer t(c, ds);
+        REQUIRE(t.encoder().resnet->conv1->weight.to_vector() != conv1_file.to_vector());
+        nn::InitReport r = t.initialize();
+        CHECK(r.loaded.size() == 120);
+        require_equal(t.encoder().resnet->conv1->weight, conv1_file, "conv1 after initialize()");
+        REQUIRE_THROWS_WITH(t.initialize(), Contains("only once"));
+        t.run();  // does not initialise again
+    }
+    {
+        method::Trainer t(c, ds);
+        t.run();  // run() initialises when nobody did: the same start, the same step
+        auto meta = load_safetensors(dir + "/checkpoint.safetensors").metadata;
+        REQUIRE(meta.count("dcodr.init"));
+        CHECK_THAT(meta["dcodr.init"], Contains("\"loaded\":120"));
+        CHECK(method::TrainConfig::from_json(json::parse(meta["dcodr.config"])).init.path == c.init.path);
+    }
+    method::TrainConfig more = c;
+    more.max_steps = 2;
+    method::Trainer resumed(more, ds);
+    resumed.load_checkpoint(dir + "/checkpoint.safetensors");
+    Tensor after_one_step = resumed.encoder().resnet->conv1->weight.clone();
+    REQUIRE_THROWS_WITH(resumed.initialize(), Contains("only once"));
+    resumed.run();  // from the checkpoint's weights, not the file's
+    CHECK(after_one_step.to_vector() != conv1_file.to_vector());
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("shape and dtype mismatches are errors naming the tensor", "[torch]") {
