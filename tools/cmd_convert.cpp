@@ -23,7 +23,7 @@ std::string take_file(int& argc, char**& argv, const char* command) {
     }
     for (int i = 0; i < argc; ++i)
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return "";
-    fail("dcodr {}: expected a weights file first: dcodr {} FILE [options]", command, command);
+    fail("expected a weights file first: dcodr {} FILE [options]", command);
 }
 
 }  // namespace
@@ -31,7 +31,7 @@ std::string take_file(int& argc, char**& argv, const char* command) {
 int cmd_convert(int argc, char** argv) {
     const std::string file = take_file(argc, argv, "convert");
     Args a("convert",
-           "usage: dcodr convert FILE --out x.safetensors\n"
+           "dcodr convert FILE --out x.safetensors (FILE first, then the options).\n"
            "Convert a PyTorch checkpoint (torch.save, zip or legacy layout; no Python needed) or any weights file\n"
            "dcodr reads to a safetensors file that dcodr and PyTorch (safetensors.torch.load_file) both open.\n"
            "Float16/bfloat16 become float32, small integer types int64.",
@@ -78,7 +78,7 @@ int cmd_convert(int argc, char** argv) {
 int cmd_inspect(int argc, char** argv) {
     const std::string file = take_file(argc, argv, "inspect");
     Args a("inspect",
-           "usage: dcodr inspect FILE\n"
+           "dcodr inspect FILE (FILE first, then the options).\n"
            "List the tensors of a weights file (.pth/.pt/.pth.tar from torch.save, .safetensors, .npz): name, dtype\n"
            "as stored, shape and bytes; for a .pth also its other entries (epoch, arch, ...).",
            argc, argv);

@@ -60,7 +60,7 @@ void add_train_options(Args& a) {
     a.option("seed", "0", "seed for initialisation, batches and augmentations");
     a.option("checkpoint-every", "0", "checkpoint every N steps (0 = every epoch)");
     a.option("log-every", "10", "progress line every N steps");
-    a.option("init", "", "start from these weights: a PyTorch .pth/.pt/.pth.tar (torch.save, any version), "
+    a.option("init", "", "start from these weights: a PyTorch .pth/.pt/.pth.tar (torch.save, zip or legacy layout), "
                          ".safetensors or .npz; names are mapped by rules (docs/pytorch-checkpoints.md)");
     a.option("init-key", "", "--init .pth: where the state dict sits, keys joined by '/' "
                              "(default: its 'state_dict' or 'model' entry, else the whole object)");
