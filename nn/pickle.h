@@ -4,7 +4,7 @@
 // Python's pickle is a small stack machine whose GLOBAL + REDUCE opcodes call any importable
 // function, so unpickling a file from the internet with Python runs whatever it says. This
 // reader cannot: it knows only the opcodes a state dict is made of (containers, numbers,
-// strings, memo, persistent ids) and an allowlist of five kinds of global, each with its own
+// strings, memo, persistent ids) and an allowlist of four kinds of global, each with its own
 // meaning here rather than a call:
 //   collections.OrderedDict            -> an (ordered) dict
 //   torch._utils._rebuild_tensor_v2     -> a tensor view of a storage (offset, sizes, strides)
