@@ -87,7 +87,7 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
         cd_size = rd64(rec + 40);
         cd_offset = rd64(rec + 48);
     }
-    DCODR_CHECK(cd_offset + cd_size <= file_size,
+    DCODR_CHECK(cd_size <= file_size && cd_offset <= file_size - cd_size,  // no overflow on hostile ZIP64 values
                 "'{}' is not a valid npz/zip file: the zip directory lies past the end of the file (truncated?)", path);
     std::vector<std::uint8_t> cd(cd_size);
     read_at(f, cd_offset, cd.data(), cd.size(), path, "zip directory");
