@@ -41,7 +41,7 @@ void wr64(std::vector<std::uint8_t>& v, std::uint64_t x) {
 
 void read_at(std::FILE* f, std::uint64_t offset, void* dst, std::size_t n, const std::string& path, const std::string& what) {
     bool ok = fseeko(f, static_cast<off_t>(offset), SEEK_SET) == 0 && std::fread(dst, 1, n, f) == n;
-    DCODR_CHECK(ok, "'{}' is not a valid npz file: truncated while reading the {} (at byte {})", path, what, offset);
+    DCODR_CHECK(ok, "'{}' is not a valid npz/zip file: truncated while reading the {} (at byte {})", path, what, offset);
 }
 
 constexpr std::uint32_t kLimit32 = 0xFFFFFFFFu;
@@ -59,7 +59,7 @@ std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t size
 std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) {
     DCODR_CHECK(fseeko(f, 0, SEEK_END) == 0, "cannot seek in '{}'", path);
     const std::uint64_t file_size = static_cast<std::uint64_t>(ftello(f));
-    DCODR_CHECK(file_size >= 22, "'{}' is not a valid npz file: {} bytes is too short for a zip archive", path,
+    DCODR_CHECK(file_size >= 22, "'{}' is not a valid npz/zip file: {} bytes is too short for a zip archive", path,
                 file_size);
     // The end-of-central-directory record sits in the last 22 + (comment <= 65535) bytes.
     std::uint64_t tail_size = std::min<std::uint64_t>(file_size, 22 + 65535);
@@ -71,31 +71,31 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
             eocd = i;
             break;
         }
-    DCODR_CHECK(eocd >= 0, "'{}' is not a valid npz file: no zip end-of-directory record (truncated or not a zip)",
+    DCODR_CHECK(eocd >= 0, "'{}' is not a valid npz/zip file: no zip end-of-directory record (truncated or not a zip)",
                 path);
     const std::uint8_t* e = &tail[eocd];
     std::uint64_t count = rd16(e + 10), cd_size = rd32(e + 12), cd_offset = rd32(e + 16);
     if (count == 0xFFFF || cd_size == kLimit32 || cd_offset == kLimit32) {
         // ZIP64: the locator precedes the record and points at the 64-bit record.
         DCODR_CHECK(eocd >= 20 && rd32(&tail[eocd - 20]) == 0x07064b50u,
-                    "'{}' is not a valid npz file: missing ZIP64 locator", path);
+                    "'{}' is not a valid npz/zip file: missing ZIP64 locator", path);
         std::uint64_t z64 = rd64(&tail[eocd - 20 + 8]);
         std::uint8_t rec[56];
         read_at(f, z64, rec, sizeof rec, path, "ZIP64 directory record");
-        DCODR_CHECK(rd32(rec) == 0x06064b50u, "'{}' is not a valid npz file: bad ZIP64 directory record", path);
+        DCODR_CHECK(rd32(rec) == 0x06064b50u, "'{}' is not a valid npz/zip file: bad ZIP64 directory record", path);
         count = rd64(rec + 32);
         cd_size = rd64(rec + 40);
         cd_offset = rd64(rec + 48);
     }
-    DCODR_CHECK(cd_offset + cd_size <= file_size,
-                "'{}' is not a valid npz file: the zip directory lies past the end of the file (truncated?)", path);
+    DCODR_CHECK(cd_size <= file_size && cd_offset <= file_size - cd_size,  // no overflow on hostile ZIP64 values
+                "'{}' is not a valid npz/zip file: the zip directory lies past the end of the file (truncated?)", path);
     std::vector<std::uint8_t> cd(cd_size);
     read_at(f, cd_offset, cd.data(), cd.size(), path, "zip directory");
     std::vector<ZipEntry> entries;
     std::size_t p = 0;
     for (std::uint64_t k = 0; k < count; ++k) {
         DCODR_CHECK(p + 46 <= cd.size() && rd32(&cd[p]) == 0x02014b50u,
-                    "'{}' is not a valid npz file: corrupt zip directory entry {}", path, k);
+                    "'{}' is not a valid npz/zip file: corrupt zip directory entry {}", path, k);
         const std::uint8_t* h = &cd[p];
         ZipEntry z;
         z.flags = rd16(h + 8);
@@ -105,7 +105,7 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
         z.size = rd32(h + 24);
         std::size_t nlen = rd16(h + 28), xlen = rd16(h + 30), clen = rd16(h + 32);
         z.local_offset = rd32(h + 42);
-        DCODR_CHECK(p + 46 + nlen + xlen + clen <= cd.size(), "'{}' is not a valid npz file: corrupt zip directory",
+        DCODR_CHECK(p + 46 + nlen + xlen + clen <= cd.size(), "'{}' is not a valid npz/zip file: corrupt zip directory",
                     path);
         z.name.assign(reinterpret_cast<const char*>(h + 46), nlen);
         // ZIP64 extra field: 64-bit values for whichever fields hold 0xFFFFFFFF, in this order.
@@ -136,7 +136,7 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
 std::uint64_t zip_data_offset(std::FILE* f, const ZipEntry& e, const std::string& path) {
     std::uint8_t h[30];
     read_at(f, e.local_offset, h, sizeof h, path, "zip entry header of '" + e.name + "'");
-    DCODR_CHECK(rd32(h) == 0x04034b50u, "'{}' is not a valid npz file: bad local header for entry '{}'", path, e.name);
+    DCODR_CHECK(rd32(h) == 0x04034b50u, "'{}' is not a valid npz/zip file: bad local header for entry '{}'", path, e.name);
     return e.local_offset + 30 + rd16(h + 26) + rd16(h + 28);
 }
 

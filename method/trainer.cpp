@@ -63,6 +63,8 @@ json::Value TrainConfig::to_json() const {
     v["embedding_lr"] = reconstruction.embedding_lr;
     v["perceptual"] = reconstruction.perceptual;
     v["perceptual_weights"] = reconstruction.perceptual_weights;
+    const json::Value init_fields = init.to_json();
+    for (const auto& [key, value] : init_fields.as_object()) v[key] = value;
     return v;
 }
 
@@ -100,6 +102,13 @@ TrainConfig TrainConfig::from_json(const json::Value& v) {
         r.embedding_lr = v.at("embedding_lr").as_double();
         r.perceptual = v.at("perceptual").as_string();
         r.perceptual_weights = v.at("perceptual_weights").as_string();
+    }
+    if (v.contains("init")) {  // absent in checkpoints written before --init existed
+        c.init.path = v.at("init").as_string();
+        c.init.key = v.at("init_key").as_string();
+        c.init.prefix = v.at("init_prefix").as_string();
+        c.init.map = v.at("init_map").as_string();
+        c.init.strict = v.at("init_strict").as_bool();
     }
     return c;
 }
@@ -147,6 +156,8 @@ struct Trainer::Impl {
     std::ofstream log;
     data::SamplerState next_state;  // sampler position after the last consumed batch
     std::unique_ptr<ReconstructionLoss> reconstruction;  // with the decoder only
+    bool initialized = false;       // config.init applied, or weights came from a checkpoint
+    std::string init_summary;       // InitReport as JSON, kept in checkpoints ("dcodr.init")
 };
 
 Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
@@ -275,7 +286,20 @@ StepRecord Trainer::step() {
     return r;
 }
 
+nn::InitReport Trainer::initialize() {
+    DCODR_CHECK(step_ == 0 && !impl_->initialized, "initialize: only once, before the first step");
+    impl_->initialized = true;
+    if (config_.init.path.empty()) return {};
+    nn::InitReport r = nn::load_pretrained(encoder_->state_dict(), config_.init);
+    impl_->init_summary = r.to_json().dump();
+    return r;
+}
+
 std::vector<StepRecord> Trainer::run() {
+    if (step_ == 0 && !impl_->initialized) {
+        nn::InitReport r = initialize();
+        if (!config_.quiet && !r.path.empty()) std::cerr << r.describe() << "\n";
+    }
     std::vector<StepRecord> records;
     const std::int64_t total = total_steps();
     const std::int64_t batch = impl_->sampler->batch_size();
@@ -334,6 +358,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
     meta["dcodr.sampler_epoch"] = std::to_string(impl_->next_state.epoch);
     meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
     meta["dcodr.config"] = config_.to_json().dump();
+    if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
     nn::save_safetensors(path, tensors, meta);  // atomic: temp file + rename
 }
 
@@ -353,6 +378,7 @@ void Trainer::save_weights(const std::string& path) const {
     meta["dcodr.kind"] = "encoder";
     meta["dcodr.config"] = config_.to_json().dump();
     meta["format"] = "pt";
+    if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
     nn::save_safetensors(path, encoder_->state_dict(), meta);
 }
 
@@ -381,6 +407,9 @@ void Trainer::load_checkpoint(const std::string& path) {
     step_ = meta_int(c, path, "dcodr.step");
     impl_->next_state = {meta_int(c, path, "dcodr.sampler_epoch"), meta_int(c, path, "dcodr.sampler_position")};
     impl_->sampler->restore(impl_->next_state);
+    impl_->initialized = true;  // the weights are the checkpoint's: --init does not apply again
+    auto init = c.metadata.find("dcodr.init");
+    if (init != c.metadata.end()) impl_->init_summary = init->second;
 }
 
 std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config_out) {

@@ -14,6 +14,7 @@
 #include "nn/generator.h"
 #include "nn/json.h"
 #include "nn/optim.h"
+#include "nn/pretrained.h"
 
 namespace dcodr::method {
 
@@ -51,6 +52,9 @@ struct TrainConfig {
     std::int64_t checkpoint_every = 0;    // steps; 0 = at the end of each epoch
     std::int64_t log_every = 10;
     bool quiet = false;
+    // Pretrained start (--init ...): applied once, before step 0, never on resume. Saved with
+    // the configuration, so a checkpoint remembers where its start came from.
+    nn::InitOptions init;
 
     json::Value to_json() const;
     static TrainConfig from_json(const json::Value& v);  // inverse of to_json (for resume)
@@ -75,6 +79,10 @@ public:
 
     // Trains until the configured number of steps/epochs; returns the loss of every step run.
     std::vector<StepRecord> run();
+    // Copies the weights of config().init.path into the encoder (a no-op without one) and
+    // returns what was loaded; run() calls it before step 0 unless a caller did, or a
+    // checkpoint was loaded.
+    nn::InitReport initialize();
     // One step on the next batch (exposed for tests and benchmarks).
     StepRecord step();
 

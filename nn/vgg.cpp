@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "nn/init.h"
-#include "nn/safetensors.h"
+#include "nn/pretrained.h"
 #include "nn/state_dict.h"
 
 namespace dcodr::nn {
@@ -52,8 +52,8 @@ std::vector<Tensor> Vgg16Features::taps(const Tensor& x, const std::vector<std::
 }
 
 void load_vgg16_weights(Vgg16Features& vgg, const std::string& path) {
-    DCODR_CHECK(vgg.width() == 1.0, "{}: pretrained VGG16 weights need the full-width network", path);
-    SafetensorsContent c = load_safetensors(path);
+    // torch.save .pth (either layout; torchvision's vgg16-*.pth is a plain state dict) or safetensors.
+    WeightsFile c = read_weights_file(path);
     std::vector<NamedTensor> feats;
     for (auto& nt : c.tensors) {
         // classifier.* and anything else is not part of the feature extractor.

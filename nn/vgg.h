@@ -28,10 +28,11 @@ private:
     double width_;
 };
 
-// Loads a VGG16 state dict by torchvision names into `vgg` (width 1): `features.*` tensors are
+// Loads a VGG16 state dict by torchvision names into `vgg` (ImageNet weights need width 1; the
+// shapes must match in any case): `features.*` tensors are
 // taken, `classifier.*` ignored, and a leading prefix before "features." (e.g. "vgg.",
-// "module.") is stripped. Reads safetensors. A missing, extra or mis-shaped feature tensor is
-// an error naming it and the file.
+// "module.") is stripped. Reads torchvision's .pth (torch.save, either layout) and safetensors.
+// A missing, extra or mis-shaped feature tensor is an error naming it and the file.
 void load_vgg16_weights(Vgg16Features& vgg, const std::string& path);
 
 }  // namespace dcodr::nn

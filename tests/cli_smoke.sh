@@ -74,6 +74,45 @@ grep -q "upsample_nearest2d_forward" "$work/profile_rec.txt"
 grep -q '"per_image_ms_1_thread"' "$work/augment.json"
 grep -q '"crop"' "$work/augment.json"
 
+# PyTorch checkpoints (tests/make_torch_fixtures.py): inspect, convert, train --init.
+torch="$DCODR_FIXTURES/torch"
+tiny=(--depth 18 --width 0.03125 --hidden 16 --code-dim 8 --image-size 16 --images-per-domain 4 --lr 1e-3)
+"$dcodr" inspect "$torch/moco_w32_legacy.pth" > "$work/inspect.txt"
+grep -q "pytorch legacy, 128 tensors" "$work/inspect.txt"
+grep -Eq "^state_dict.module.encoder_q.conv1.weight +F32 +\[2, 3, 7, 7\] +1176$" "$work/inspect.txt"
+grep -q "other: epoch = 800" "$work/inspect.txt"
+"$dcodr" inspect "$torch/resnet18_w32_fp16.pth" | grep -E "^conv1.weight +F16 +\[2, 3, 7, 7\] +588$" > /dev/null
+"$dcodr" inspect "$work/shapes.npz" | grep -E "^imgs +\|u1 +\[240, 64, 64, 3\] +2949120$" > /dev/null
+"$dcodr" convert "$torch/moco_w32_legacy.pth" --out "$work/moco.safetensors" --names dcodr 2> "$work/convert.txt"
+grep -q "wrote 120 tensors" "$work/convert.txt"
+grep -q "not converted: module.encoder_q.fc.0.weight (classifier / projection head (fc))" "$work/convert.txt"
+"$dcodr" inspect "$work/moco.safetensors" | grep -E "^resnet.layer4.1.bn2.running_var +F32 +\[16\] +64$" > /dev/null
+# --init from the .pth and from its conversion: the same start, so the same training and codes.
+"$dcodr" train --data "$work/shapes.npz" "${tiny[@]}" --steps 2 --out "$work/init_pth" \
+    --init "$torch/moco_w32_legacy.pth" 2> "$work/init.txt"
+grep -q "init: loaded 120 tensors from .*moco_w32_legacy.pth' (pytorch legacy, key 'state_dict')" "$work/init.txt"
+grep -q "missing (4), kept as initialised: resnet.fc.weight, resnet.fc.bias, proj.weight, proj.bias" "$work/init.txt"
+"$dcodr" train --data "$work/shapes.npz" "${tiny[@]}" --steps 2 --out "$work/init_st" \
+    --init "$work/moco.safetensors" 2> /dev/null
+"$dcodr" train --data "$work/shapes.npz" "${tiny[@]}" --steps 2 --out "$work/no_init" 2> /dev/null
+for run in init_pth init_st no_init; do
+    "$dcodr" encode --weights "$work/$run/encoder.safetensors" --data "$work/shapes.npz" --out "$work/$run.npy" 2> /dev/null
+done
+cmp "$work/init_pth.npy" "$work/init_st.npy"
+if cmp -s "$work/init_pth.npy" "$work/no_init.npy"; then exit 1; fi
+# The checkpoint remembers the start; --resume does not apply --init again.
+grep -aq 'init\\":\\"[^"]*moco_w32_legacy.pth' "$work/init_pth/checkpoint.safetensors"
+"$dcodr" train --data "$work/shapes.npz" --steps 3 --out "$work/init_pth" --resume \
+    --init "$torch/resnet18_w32_zip.pth" 2> "$work/resume_init.txt"
+grep -q "note: --init is ignored with --resume" "$work/resume_init.txt"
+if grep -q "init: loaded" "$work/resume_init.txt"; then exit 1; fi
+grep -aq 'init\\":\\"[^"]*moco_w32_legacy.pth' "$work/init_pth/checkpoint.safetensors"
+if "$dcodr" train --data "$work/shapes.npz" "${tiny[@]}" --steps 1 --out "$work/x" \
+    --init "$torch/moco_w32_legacy.pth" --init-strict 2> "$work/err.txt"; then exit 1; fi
+grep -q "init-strict: .* lacks 4 of the model's tensors" "$work/err.txt"
+if "$dcodr" inspect "$torch/evil_system.pth" 2> "$work/err.txt"; then exit 1; fi
+grep -q "refused: the pickle refers to the Python global 'posix.system'" "$work/err.txt"
+
 # Bad input: non-zero exit and a message that names the file or the flag.
 if "$dcodr" train --data "$work/missing.npz" --steps 1 --out "$work/x" 2> "$work/err.txt"; then exit 1; fi
 grep -q "missing.npz" "$work/err.txt"

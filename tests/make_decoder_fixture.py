@@ -12,6 +12,10 @@ our reading of that code, not a re-derivation of it.
 Stored: the generated images, the reconstruction loss and its terms, and the norm of every
 decoder parameter's gradient and of the code's gradient after backward of the loss.
 
+Also writes tests/fixtures/vgg16-width1-32.pth: torch.save of a VGG16 `features` state dict at
+1/32 of torchvision's widths (the layout and names of vgg16().features, formula weights), which
+--perceptual-weights must read from PyTorch's own file format.
+
 Usage (Debian's python3-torch + python3-torchvision):
     /usr/bin/python3 tests/make_decoder_fixture.py [output path]
 """
@@ -143,8 +147,24 @@ def apply_rules(module, prefix=""):
     return specs
 
 
+def write_narrow_vgg16_pth(path):
+    layers, cin = [], 3
+    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(cin, v // 32, 3, padding=1), nn.ReLU(inplace=True)]
+            cin = v // 32
+    features = nn.Sequential(*layers).float()
+    apply_rules(features)
+    state = {"features." + k: v for k, v in features.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(4, 2)  # as in vgg16(): present, not used
+    torch.save(state, path)
+
+
 def main():
     out_path = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/dcodr-decoder-reference.json"
+    write_narrow_vgg16_pth("tests/fixtures/vgg16-width1-32.pth")
     decoder = Decoder()
     vgg = torchvision.models.vgg16(weights=None).features
     decoder_specs = apply_rules(decoder)

@@ -236,6 +236,30 @@ TEST_CASE("VGG16 weights load by torchvision names; wrong names or shapes fail n
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("VGG16 weights load from PyTorch's own .pth files") {
+    // torch.save of a vgg16().features-layout state dict at 1/32 width, formula weights
+    // (tests/make_decoder_fixture.py); classifier.* is present and ignored.
+    nn::Vgg16Features vgg(1.0 / 32);
+    nn::load_vgg16_weights(vgg, testing::fixture_path("vgg16-width1-32.pth"));
+    auto state = vgg.state_dict();
+    REQUIRE(state.size() == 26);
+    for (std::size_t k = 0; k < state.size(); ++k) {
+        INFO(state[k].name);
+        const Tensor& t = state[k].tensor;
+        std::vector<double> expected(static_cast<std::size_t>(t.numel()));
+        double fan_in = t.dim() == 4 ? static_cast<double>(t.size(1) * t.size(2) * t.size(3)) : 0;
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            double s = std::sin(0.7 * static_cast<double>(i) + 0.3 * static_cast<double>(k));
+            expected[i] = t.dim() == 4 ? 0.5 * std::sqrt(3.0 / fan_in) * s : 0.1 * s;
+        }
+        REQUIRE_CLOSE(t, Tensor::from_vector(expected, t.shape(), DType::f64).to(DType::f32), 0, 0);
+    }
+    // The full-width network cannot take them: the first tensor that differs is named.
+    nn::Vgg16Features full;
+    REQUIRE_THROWS_WITH(nn::load_vgg16_weights(full, testing::fixture_path("vgg16-width1-32.pth")),
+                        Catch::Contains("features.0.weight") && Catch::Contains("vgg16-width1-32.pth"));
+}
+
 TEST_CASE("random-weight VGG16 is seeded and leaves the default generator where it was") {
     method::PerceptualOptions po;
     po.mode = method::PerceptualMode::vgg16;

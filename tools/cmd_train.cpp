@@ -37,6 +37,8 @@ int cmd_train(int argc, char** argv) {
         auto saved = meta.find("dcodr.config");
         DCODR_CHECK(saved != meta.end(), "--resume: {} has no 'dcodr.config' metadata; not a dcodr checkpoint", ckpt);
         config = resume_config_from(a, json::parse(saved->second));
+        if (a.given("init"))
+            std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
     }
     config.device = device_from(a);
     config.out_dir = a.str("out");
@@ -46,6 +48,8 @@ int cmd_train(int argc, char** argv) {
     if (a.enabled("resume")) {
         trainer.load_checkpoint(ckpt);
         std::cerr << "resumed from " << ckpt << " at step " << trainer.steps_done() << "\n";
+    } else if (!config.init.path.empty()) {
+        std::cerr << trainer.initialize().describe() << "\n";
     }
     trainer.run();
     std::cerr << "wrote " << config.out_dir << "/encoder.safetensors\n";

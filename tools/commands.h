@@ -14,6 +14,8 @@ int cmd_encode(int argc, char** argv);
 int cmd_generate_data(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
 int cmd_translate(int argc, char** argv);
 
 // The domain-swap grid at `out` and the reconstruction strip beside it (dcodr translate, demo).

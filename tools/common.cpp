@@ -68,9 +68,17 @@ void add_train_options(Args& a) {
     a.option("embedding-lr", "3e-3", "learning rate of the per-domain latents");
     a.option("perceptual", "auto", "reconstruction features: vgg16, pixel (L1 alone), or auto (vgg16 when "
                                    "--perceptual-weights is given, else the measured fallback: pixel)");
-    a.option("perceptual-weights", "", "ImageNet VGG16 weights (a torchvision state dict, .safetensors)");
+    a.option("perceptual-weights", "",
+             "ImageNet VGG16 weights: torchvision's vgg16-*.pth, or a .safetensors of its state dict");
     a.option("checkpoint-every", "0", "checkpoint every N steps (0 = every epoch)");
     a.option("log-every", "10", "progress line every N steps");
+    a.option("init", "", "start from these weights: a PyTorch .pth/.pt/.pth.tar (torch.save, zip or legacy layout), "
+                         ".safetensors or .npz; names are mapped by rules (docs/pytorch-checkpoints.md)");
+    a.option("init-key", "", "--init .pth: where the state dict sits, keys joined by '/' "
+                             "(default: its 'state_dict' or 'model' entry, else the whole object)");
+    a.option("init-prefix", "", "--init: use only names under this prefix, with it removed");
+    a.option("init-map", "", "--init: prefix renames FROM=TO[,FROM=TO...], applied before the built-in rules");
+    a.flag("init-strict", "--init: model tensors missing from the file are an error (default: reported)");
 }
 
 method::TrainConfig train_config_from(const Args& a) {
@@ -108,6 +116,11 @@ method::TrainConfig train_config_from(const Args& a) {
     rec.perceptual_weights = a.str("perceptual-weights");
     c.checkpoint_every = a.integer("checkpoint-every");
     c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
+    c.init.path = a.str("init");
+    c.init.key = a.str("init-key");
+    c.init.prefix = a.str("init-prefix");
+    c.init.map = a.str("init-map");
+    c.init.strict = a.enabled("init-strict");
     DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
     DCODR_CHECK(c.images_per_domain >= 2, "--images-per-domain must be at least 2 (anchors need negatives)");
     return c;
@@ -121,7 +134,10 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) 
         std::replace(flag.begin(), flag.end(), '_', '-');
         // --gen-lr also sets the encoder's rate, so it counts as giving --lr.
         bool given = a.given(flag) || (key == "lr" && a.given("gen-lr"));
-        if (!given && saved.contains(key)) value = saved.at(key);
+        if (key.rfind("init", 0) == 0)  // where the start came from: always the checkpoint's
+            value = saved.contains(key) ? saved.at(key) : nn::InitOptions{}.to_json().at(key);
+        else if (!given && saved.contains(key))
+            value = saved.at(key);
     }
     method::TrainConfig c = method::TrainConfig::from_json(merged);
     c.checkpoint_every = a.integer("checkpoint-every");

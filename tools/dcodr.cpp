@@ -19,6 +19,8 @@ const char* kUsage =
     "  encode          images -> codes (.npy)\n"
     "  translate       domain-swap grid and reconstructions of a DCoDR model (--reconstruction)\n"
     "  generate-data   write the built-in synthetic Shapes3D-like data set (.npz or PNG + CSV)\n"
+    "  convert         a PyTorch checkpoint (.pth, no Python needed) -> .safetensors\n"
+    "  inspect         list the tensors of a .pth / .safetensors / .npz file\n"
     "  bench           bench ops | bench step: kernel and training-step benchmarks\n"
     "  version         build information\n";
 
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
         if (cmd == "translate") return cmd_translate(n, rest);
         if (cmd == "generate-data") return cmd_generate_data(n, rest);
         if (cmd == "bench") return cmd_bench(n, rest);
+        if (cmd == "convert") return cmd_convert(n, rest);
+        if (cmd == "inspect") return cmd_inspect(n, rest);
         if (cmd == "version") {
             std::cout << "dcodr 0.1.0, backends: " << dcodr::compiled_backends() << ", CPU threads "
                       << dcodr::num_threads() << "\n";

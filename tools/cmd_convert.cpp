@@ -1,0 +1,108 @@
+// dcodr convert / inspect: PyTorch checkpoints (and any weights file) to safetensors, and a
+// listing of what a weights file holds.
+#include <fmt/format.h>
+#include <iostream>
+#include <set>
+
+#include "nn/pretrained.h"
+#include "nn/safetensors.h"
+#include "tools/commands.h"
+#include "tools/common.h"
+
+namespace dcodr::tools {
+
+namespace {
+
+// The weights file comes first, without a flag: dcodr convert FILE --out ...
+std::string take_file(int& argc, char**& argv, const char* command) {
+    if (argc > 0 && argv[0][0] != '-') {
+        std::string f = argv[0];
+        ++argv;
+        --argc;
+        return f;
+    }
+    for (int i = 0; i < argc; ++i)
+        if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return "";
+    fail("expected a weights file first: dcodr {} FILE [options]", command);
+}
+
+}  // namespace
+
+int cmd_convert(int argc, char** argv) {
+    const std::string file = take_file(argc, argv, "convert");
+    Args a("convert",
+           "dcodr convert FILE --out x.safetensors (FILE first, then the options).\n"
+           "Convert a PyTorch checkpoint (torch.save, zip or legacy layout; no Python needed) or any weights file\n"
+           "dcodr reads to a safetensors file that dcodr and PyTorch (safetensors.torch.load_file) both open.\n"
+           "Float16/bfloat16 become float32, small integer types int64.",
+           argc, argv);
+    a.option("out", "", "output .safetensors file (required)");
+    a.option("key", "", "where the state dict sits in a .pth, keys joined by '/' (default: its 'state_dict' or "
+                        "'model' entry, else everything)");
+    a.option("names", "keep", "keep: the file's names; torchvision: wrapper prefixes (module., encoder_q., ...) "
+                              "removed; dcodr: the names dcodr train --init maps to (docs/pytorch-checkpoints.md)");
+    a.option("prefix", "", "with --names dcodr/torchvision: use only names under this prefix, with it removed");
+    a.option("map", "", "with --names dcodr/torchvision: prefix renames FROM=TO[,FROM=TO...]");
+    if (a.parse()) return 0;
+    DCODR_CHECK(!a.str("out").empty(), "dcodr convert: --out is required");
+    nn::TorchLoadOptions opt;
+    opt.key = a.str("key");
+    nn::WeightsFile w = nn::read_weights_file(file, opt);
+    nn::NameRules rules;
+    rules.target = nn::parse_name_target(a.str("names"));
+    rules.prefix = a.str("prefix");
+    rules.map = nn::parse_name_map(a.str("map"));
+    std::vector<nn::NamedTensor> out;
+    std::set<std::string> seen;
+    std::size_t dropped = 0;
+    for (const auto& t : w.tensors) {
+        nn::MappedName m = nn::map_name(t.name, rules);
+        if (m.name.empty()) {
+            std::cerr << fmt::format("not converted: {} ({})\n", t.name, m.reason);
+            ++dropped;
+            continue;
+        }
+        DCODR_CHECK(seen.insert(m.name).second, "dcodr convert: two tensors map to '{}'; use --prefix or --map",
+                    m.name);
+        out.push_back({m.name, t.tensor});
+    }
+    DCODR_CHECK(!out.empty(), "dcodr convert: no tensors to write from '{}'", file);
+    nn::SafetensorsMetadata meta{{"format", "pt"}, {"dcodr.converted_from", file}};
+    if (!w.key.empty()) meta["dcodr.key"] = w.key;
+    nn::save_safetensors(a.str("out"), out, meta);
+    std::cerr << fmt::format("wrote {} tensors to {} (from {}, {}{}; {} not converted)\n", out.size(), a.str("out"),
+                             file, w.format, w.key.empty() ? "" : ", key '" + w.key + "'", dropped);
+    return 0;
+}
+
+int cmd_inspect(int argc, char** argv) {
+    const std::string file = take_file(argc, argv, "inspect");
+    Args a("inspect",
+           "dcodr inspect FILE (FILE first, then the options).\n"
+           "List the tensors of a weights file (.pth/.pt/.pth.tar from torch.save, .safetensors, .npz): name, dtype\n"
+           "as stored, shape and bytes; for a .pth also its other entries (epoch, arch, ...).",
+           argc, argv);
+    a.option("key", "", "a .pth: list only what is under this key path (keys joined by '/')");
+    if (a.parse()) return 0;
+    nn::TorchLoadOptions opt;
+    opt.key = a.str("key");
+    opt.auto_key = false;
+    nn::WeightsFile w = nn::read_weights_file(file, opt);
+    std::size_t width = 4;
+    for (const auto& t : w.tensors) width = std::max(width, t.name.size());
+    std::int64_t total = 0, elements = 0;
+    std::cout << fmt::format("{}: {}{}, {} tensors\n", file, w.format, w.key.empty() ? "" : ", key '" + w.key + "'",
+                             w.tensors.size());
+    std::cout << fmt::format("{:<{}}  {:<5}  {:<18}  {:>12}\n", "name", width, "dtype", "shape", "bytes");
+    for (const auto& t : w.tensors) {
+        std::cout << fmt::format("{:<{}}  {:<5}  {:<18}  {:>12}\n", t.name, width, t.stored_dtype,
+                                 shape_str(t.tensor.shape()), t.stored_bytes);
+        total += t.stored_bytes;
+        elements += t.tensor.numel();
+    }
+    std::cout << fmt::format("total: {} elements, {} bytes\n", elements, total);
+    for (const auto& o : w.others) std::cout << "other: " << o << "\n";
+    return 0;
+}
+
+}  // namespace dcodr::tools
