@@ -20,6 +20,7 @@ BUILD="$tmp/build" TOTAL_BUDGET=400 BENCH_TIMEOUT=120 \
   STEP_SHAPE="--depth 18 --width 0.125 --hidden 32 --code-dim 16 --image-size 16 --domains-per-batch 2 --images-per-domain 2 --images 64" \
   TRAIN_ARGS="--data synthetic --synthetic-count 120 --depth 18 --width 0.125 --hidden 32 --code-dim 16 --image-size 16 --images-per-domain 2 --steps 3 --log-every 1" \
   EVAL_ARGS="--data synthetic --synthetic-count 120 --probe-epochs 1" \
+  REC_ARGS="--reconstruction --gen-channels 16 --domain-dim 16 --perceptual pixel --profile 1" \
   tools/gpu-check.sh "$tmp/out" > "$tmp/gpu-check.stdout" 2>&1 || rc=$?
 cat "$tmp/out/gpu-check.log"
 fail() {
@@ -40,6 +41,8 @@ step = json.load(open(os.path.join(out, "bench_step.json")))
 assert step["median_ms"] > 0, step
 prof = open(os.path.join(out, "bench_profile.txt")).read()
 assert "conv2d_forward" in prof and "batch_norm" in prof, prof[:400]
+rec = json.load(open(os.path.join(out, "bench_step_reconstruction.json")))
+assert rec["median_ms"] > 0 and rec["config"]["reconstruction"], rec
 assert json.load(open(os.path.join(out, "train_run", "eval.json")))
 report = open(os.path.join(out, "report.md")).read()
 assert "ms/step" in report or "median" in report, report[:400]

@@ -14,7 +14,8 @@
 # Smaller runs (tests/gpu_check_sim.sh runs the whole script on the CUDA simulator this way):
 # TEST_ARGS (Catch2 filter for the parity tests), STEP_SHAPE (flags added to every `bench
 # step`), STEP_REPEATS and PROFILE_REPEATS (their --warmup/--repeats/--profile counts),
-# TRAIN_ARGS and EVAL_ARGS (the train / eval flags besides --device and the paths).
+# TRAIN_ARGS and EVAL_ARGS (the train / eval flags besides --device and the paths), REC_ARGS
+# (flags of the step benchmark with the decoder).
 set -u
 OUT=${1:?usage: tools/gpu-check.sh OUTPUT_DIR}
 BUILD=${BUILD:-build-cuda}
@@ -36,6 +37,8 @@ log() { echo "[gpu-check $(date +%H:%M:%S)] $*" | tee -a "$OUT/gpu-check.log"; }
 # TOTAL_BUDGET (default 480 s) so the whole script ends, summary written, inside one device
 # call's limit even if every stage hangs; a stage with under 5 s left is skipped (exit 124).
 TOTAL_BUDGET=${TOTAL_BUDGET:-480}
+# Flags of the DCoDR-with-decoder step benchmark (REC_ARGS overrides, e.g. a narrow one).
+REC_ARGS=${REC_ARGS:---reconstruction --perceptual vgg16 --profile 2}
 deadline=$(( $(date +%s) + TOTAL_BUDGET ))
 bounded() {
   local want=$1; shift
@@ -127,6 +130,13 @@ if [ -x "$DCODR" ]; then
     log "bench step $PROFILE_REPEATS (per-op breakdown in bench_profile.txt)"
     bounded "$BENCH_TIMEOUT" "$DCODR" bench step --device cuda --tf32 $PROFILE_REPEATS --profile-top 40 \
       $STEP_SHAPE > "$OUT/bench_profile.json" 2> "$OUT/bench_profile.txt"
+    # DCoDR's step with its decoder: the paper's generator (256 wide) and VGG16 perceptual loss
+    # (random weights cost the same as ImageNet ones), against PyTorch's 67.8 ms on the H200.
+    log "bench step $REC_ARGS (DCoDR with its decoder; timeout ${BENCH_TIMEOUT}s)"
+    bounded "$BENCH_TIMEOUT" "$DCODR" bench step $STEP_ARGS $REC_ARGS --profile-top 30 \
+      > "$OUT/bench_step_reconstruction.json" 2> "$OUT/bench_step_reconstruction.log"
+    log "bench step, decoder: rc=$? $(grep -E '"median_ms"|peak_allocated' "$OUT/bench_step_reconstruction.json" \
+      2>/dev/null | tr -d '\n ')"
     log "bench augment (host threads: $(nproc))"
     bounded 60 "$DCODR" bench augment > "$OUT/bench_augment.json" 2> "$OUT/bench_augment.log"
   else
