@@ -666,6 +666,18 @@ TEST_CASE("cuda: convolutions with non-deterministic algorithms and with TF32 ma
 }
 #endif
 
+// Every parameter's gradient on the GPU against the CPU's, relative to the gradient's RMS (TF32-free
+// float32: reductions differ in order only).
+static void require_same_gradients(const std::vector<nn::NamedTensor>& cpu, const std::vector<nn::NamedTensor>& gpu) {
+    REQUIRE(cpu.size() == gpu.size());
+    for (std::size_t i = 0; i < cpu.size(); ++i) {
+        INFO("gradient of " << cpu[i].name);
+        Tensor gc = cpu[i].tensor.grad(), gg = gpu[i].tensor.grad().to(kCpu);
+        double scale = std::sqrt(K::sum(K::unary(UnaryOp::square, gc)).item() / static_cast<double>(gc.numel()));
+        REQUIRE_CLOSE(gg, gc, 1e-3 * scale + 1e-7, 1e-3);
+    }
+}
+
 TEST_CASE("cuda: a whole DCoDR training step matches the CPU (loss and every gradient)", "[cuda]") {
     REQUIRE_GPU_OR_SKIP();
     nn::manual_seed(21);
@@ -684,14 +696,7 @@ TEST_CASE("cuda: a whole DCoDR training step matches the CPU (loss and every gra
     };
     double l_cpu = step(cpu_model, kCpu), l_gpu = step(gpu_model, kGpu);
     REQUIRE(l_gpu == Approx(l_cpu).epsilon(1e-4));
-    auto pc = cpu_model.named_parameters(), pg = gpu_model.named_parameters();
-    REQUIRE(pc.size() == pg.size());
-    for (std::size_t i = 0; i < pc.size(); ++i) {
-        INFO("gradient of " << pc[i].name);
-        Tensor gc = pc[i].tensor.grad(), gg = pg[i].tensor.grad().to(kCpu);
-        double scale = std::sqrt(K::sum(K::unary(UnaryOp::square, gc)).item() / static_cast<double>(gc.numel()));
-        REQUIRE_CLOSE(gg, gc, 1e-3 * scale + 1e-7, 1e-3);
-    }
+    require_same_gradients(cpu_model.named_parameters(), gpu_model.named_parameters());
     // Running statistics updated identically (two training-mode passes).
     auto bc = cpu_model.named_buffers(), bg = gpu_model.named_buffers();
     for (std::size_t i = 0; i < bc.size(); ++i)
@@ -744,17 +749,8 @@ TEST_CASE("cuda: a whole DCoDR step with the decoder matches the CPU (both losse
     auto [l_gpu, r_gpu] = step(gpu, kGpu);
     REQUIRE(r_gpu == Approx(r_cpu).epsilon(1e-4));
     REQUIRE(l_gpu == Approx(l_cpu).epsilon(1e-4));
-    auto compare_grads = [](const std::vector<nn::NamedTensor>& pc, const std::vector<nn::NamedTensor>& pg) {
-        REQUIRE(pc.size() == pg.size());
-        for (std::size_t i = 0; i < pc.size(); ++i) {
-            INFO("gradient of " << pc[i].name);
-            Tensor gc = pc[i].tensor.grad(), gg = pg[i].tensor.grad().to(kCpu);
-            double scale = std::sqrt(K::sum(K::unary(UnaryOp::square, gc)).item() / static_cast<double>(gc.numel()));
-            REQUIRE_CLOSE(gg, gc, 1e-3 * scale + 1e-7, 1e-3);
-        }
-    };
-    compare_grads(cpu.encoder->named_parameters(), gpu.encoder->named_parameters());
-    compare_grads(cpu.decoder->named_parameters(), gpu.decoder->named_parameters());
+    require_same_gradients(cpu.encoder->named_parameters(), gpu.encoder->named_parameters());
+    require_same_gradients(cpu.decoder->named_parameters(), gpu.decoder->named_parameters());
     for (auto& p : gpu.rec->vgg()->named_parameters()) REQUIRE_FALSE(p.tensor.grad().defined());  // frozen
 }
 

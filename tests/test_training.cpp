@@ -12,6 +12,18 @@
 
 using namespace dcodr;
 
+// Mean of a logged quantity over the first 10 and over the last 10 steps.
+static std::pair<double, double> first_and_last_means(const std::vector<method::StepRecord>& steps,
+                                                      double method::StepRecord::*field) {
+    REQUIRE(steps.size() >= 10);
+    double first = 0, last = 0;
+    for (std::size_t i = 0; i < 10; ++i) {
+        first += steps[i].*field / 10;
+        last += steps[steps.size() - 1 - i].*field / 10;
+    }
+    return {first, last};
+}
+
 TEST_CASE("DCoDR-norec training lowers the loss and makes attributes decodable") {
     auto all = testing::tiny_shapes(600, 11);
     auto [train, test] = data::train_test_split(all, 0.25, 1);
@@ -23,11 +35,7 @@ TEST_CASE("DCoDR-norec training lowers the loss and makes attributes decodable")
     // Probe before training (random encoder) and after.
     auto before = method::evaluate(trainer.encoder(), train, test, cfg.image_size, probe, Device::cpu());
     auto steps = trainer.run();
-    double first = 0, last = 0;
-    for (int i = 0; i < 10; ++i) {
-        first += steps[i].loss / 10;
-        last += steps[steps.size() - 1 - i].loss / 10;
-    }
+    auto [first, last] = first_and_last_means(steps, &method::StepRecord::loss);
     INFO("mean loss of the first 10 steps " << first << ", of the last 10 " << last);
     REQUIRE(last < first * 0.85);
     auto after = method::evaluate(trainer.encoder(), train, test, cfg.image_size, probe, Device::cpu());
@@ -55,11 +63,7 @@ TEST_CASE("DCoDR with the decoder lowers the reconstruction loss and stays invar
     auto cfg = testing::tiny_decoder_config(80);
     method::Trainer dcodr(cfg, train);
     auto steps = dcodr.run();
-    double first = 0, last = 0;
-    for (int i = 0; i < 10; ++i) {
-        first += steps[i].reconstruction / 10;
-        last += steps[steps.size() - 1 - i].reconstruction / 10;
-    }
+    auto [first, last] = first_and_last_means(steps, &method::StepRecord::reconstruction);
     INFO("mean reconstruction loss of the first 10 steps " << first << ", of the last 10 " << last);
     REQUIRE(last < first * 0.8);
     method::Trainer baseline(testing::tiny_config(method::ContrastiveMode::standard, 80), train);

@@ -19,10 +19,16 @@ struct Shape4 {
     std::int64_t N, C, H, W, O, KH, KW, OH, OW, pad_h, pad_w;
 };
 
-// For tap column j: output columns [lo, hi) read input column ow - pad_w + j inside [0, W).
-inline void tap_columns(const Shape4& s, std::int64_t j, std::int64_t& lo, std::int64_t& hi) {
-    lo = std::clamp<std::int64_t>(s.pad_w - j, 0, s.OW);
-    hi = std::clamp<std::int64_t>(s.W + s.pad_w - j, lo, s.OW);
+// Calls row(oh, ih, lo, hi) for each output row oh whose tap row i reads an input row ih inside
+// [0, H), with [lo, hi) the output columns whose tap column j reads inside [0, W) (input column
+// ow + j - pad_w). Every pass below is this walk with a different multiply-add.
+template <class F>
+inline void for_tap_rows(const Shape4& s, std::int64_t i, std::int64_t j, F&& row) {
+    const std::int64_t lo = std::clamp<std::int64_t>(s.pad_w - j, 0, s.OW);
+    const std::int64_t hi = std::clamp<std::int64_t>(s.W + s.pad_w - j, lo, s.OW);
+    const std::int64_t oh0 = std::max<std::int64_t>(0, s.pad_h - i);
+    const std::int64_t oh1 = std::min<std::int64_t>(s.OH, s.H + s.pad_h - i);
+    for (std::int64_t oh = oh0; oh < oh1; ++oh) row(oh, oh - s.pad_h + i, lo, hi);
 }
 
 // y = conv(x, w). Parallel over images; per image all O output planes are built while that
@@ -40,16 +46,13 @@ void forward(const T* x, const T* w, T* y, const Shape4& s) {
                 for (std::int64_t i = 0; i < s.KH; ++i)
                     for (std::int64_t j = 0; j < s.KW; ++j) {
                         const T wv = wp[i * s.KW + j];
-                        std::int64_t lo, hi;
-                        tap_columns(s, j, lo, hi);
-                        const std::int64_t oh0 = std::max<std::int64_t>(0, s.pad_h - i);
-                        const std::int64_t oh1 = std::min<std::int64_t>(s.OH, s.H + s.pad_h - i);
-                        for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+                        const std::int64_t shift = j - s.pad_w;
+                        for_tap_rows(s, i, j, [&](std::int64_t oh, std::int64_t ih, std::int64_t lo, std::int64_t hi) {
                             T* yr = yp + oh * s.OW;
-                            const T* xr = xp + (oh - s.pad_h + i) * s.W;
+                            const T* xr = xp + ih * s.W;
 #pragma omp simd
-                            for (std::int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow + j - s.pad_w];
-                        }
+                            for (std::int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow + shift];
+                        });
                     }
             }
         }
@@ -69,16 +72,13 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
                 for (std::int64_t i = 0; i < s.KH; ++i)
                     for (std::int64_t j = 0; j < s.KW; ++j) {
                         const T wv = wp[i * s.KW + j];
-                        std::int64_t lo, hi;
-                        tap_columns(s, j, lo, hi);
-                        const std::int64_t oh0 = std::max<std::int64_t>(0, s.pad_h - i);
-                        const std::int64_t oh1 = std::min<std::int64_t>(s.OH, s.H + s.pad_h - i);
-                        for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+                        const std::int64_t shift = j - s.pad_w;
+                        for_tap_rows(s, i, j, [&](std::int64_t oh, std::int64_t ih, std::int64_t lo, std::int64_t hi) {
                             const T* yr = yp + oh * s.OW;
-                            T* gr = gp + (oh - s.pad_h + i) * s.W;
+                            T* gr = gp + ih * s.W;
 #pragma omp simd
-                            for (std::int64_t ow = lo; ow < hi; ++ow) gr[ow + j - s.pad_w] += wv * yr[ow];
-                        }
+                            for (std::int64_t ow = lo; ow < hi; ++ow) gr[ow + shift] += wv * yr[ow];
+                        });
                     }
             }
         }
@@ -98,19 +98,16 @@ void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
             const T* xp = x + (n * s.C + c) * s.H * s.W;
             for (std::int64_t i = 0; i < s.KH; ++i)
                 for (std::int64_t j = 0; j < s.KW; ++j) {
-                    std::int64_t lo, hi;
-                    tap_columns(s, j, lo, hi);
-                    const std::int64_t oh0 = std::max<std::int64_t>(0, s.pad_h - i);
-                    const std::int64_t oh1 = std::min<std::int64_t>(s.OH, s.H + s.pad_h - i);
+                    const std::int64_t shift = j - s.pad_w;
                     T acc = 0;
-                    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+                    for_tap_rows(s, i, j, [&](std::int64_t oh, std::int64_t ih, std::int64_t lo, std::int64_t hi) {
                         const T* yr = yp + oh * s.OW;
-                        const T* xr = xp + (oh - s.pad_h + i) * s.W;
+                        const T* xr = xp + ih * s.W;
                         T row = 0;
 #pragma omp simd reduction(+ : row)
-                        for (std::int64_t ow = lo; ow < hi; ++ow) row += yr[ow] * xr[ow + j - s.pad_w];
+                        for (std::int64_t ow = lo; ow < hi; ++ow) row += yr[ow] * xr[ow + shift];
                         acc += row;
-                    }
+                    });
                     wp[i * s.KW + j] += acc;
                 }
         }
