@@ -125,7 +125,8 @@ PerceptualOptions perceptual_options(const ReconstructionConfig& rec, std::uint6
         o.mode = parse_perceptual_mode(rec.perceptual);
     }
     DCODR_CHECK(o.weights.empty() || o.mode == PerceptualMode::vgg16,
-                "--perceptual-weights {} given with --perceptual {}: the weights are VGG16's", o.weights, rec.perceptual);
+                "--perceptual-weights {} given with --perceptual {}: the weights are VGG16's", o.weights,
+                rec.perceptual);
     return o;
 }
 
@@ -268,7 +269,10 @@ StepRecord Trainer::step() {
             impl_->staging_error = std::current_exception();
         }
     }
-    double loss_value = loss.item();
+    // One read from the device per step: the loss, with DCoDR's two terms beside it.
+    std::vector<double> values = decoder_ ? stack({loss, contrastive, reconstruction}, 0).to_vector()
+                                          : std::vector<double>{loss.item()};
+    const double loss_value = values[0];
     DCODR_CHECK(std::isfinite(loss_value), "training diverged: loss is {} at step {} (lower the learning rate?); "
                 "the last checkpoint is untouched", loss_value, step_ + 1);
     if (config_.clip_grad_norm > 0) {
@@ -281,8 +285,8 @@ StepRecord Trainer::step() {
     ++step_;
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     StepRecord r{step_, prep.batch.epoch, loss_value, impl_->adam->groups()[0].lr, secs};
-    r.contrastive = decoder_ ? contrastive.item() : loss_value;
-    r.reconstruction = decoder_ ? reconstruction.item() : 0.0;
+    r.contrastive = decoder_ ? values[1] : loss_value;
+    r.reconstruction = decoder_ ? values[2] : 0.0;
     return r;
 }
 
@@ -367,8 +371,6 @@ void Trainer::save_decoder_weights(const std::string& path) const {
     nn::SafetensorsMetadata meta;
     meta["dcodr.kind"] = "decoder";
     meta["dcodr.config"] = config_.to_json().dump();
-    meta["dcodr.n_domains"] = std::to_string(decoder_->config().n_domains);
-    meta["dcodr.image_channels"] = std::to_string(decoder_->config().image_channels);
     meta["format"] = "pt";
     nn::save_safetensors(path, decoder_->state_dict(), meta);
 }

@@ -43,12 +43,14 @@ ImageGenerator::ImageGenerator(const GeneratorConfig& c) : config_(c) {
     last_conv_layers->push_back(std::make_shared<Sigmoid>());
 }
 
-Tensor ImageGenerator::forward(const Tensor& code, const std::vector<Tensor>& scales, const std::vector<Tensor>& shifts) {
+Tensor ImageGenerator::forward(const Tensor& code, const std::vector<Tensor>& scales,
+                               const std::vector<Tensor>& shifts) {
     const auto blocks = static_cast<std::size_t>(GeneratorConfig::adain_layers);
     DCODR_CHECK(code.dim() == 2 && code.size(1) == config_.code_dim,
                 "generator: expected codes [B, {}], got {}", config_.code_dim, shape_str(code.shape()));
     DCODR_CHECK(scales.size() == blocks && shifts.size() == blocks,
-                "generator: expected {} AdaIN (scale, shift) pairs, got {} and {}", blocks, scales.size(), shifts.size());
+                "generator: expected {} AdaIN (scale, shift) pairs, got {} and {}", blocks, scales.size(),
+                shifts.size());
     const std::int64_t s0 = config_.image_size / 16;
     // x.reshape(-1, channels, s0, s0) of the trunk's output, as in PyTorch (row-major).
     Tensor x = reshape(fc_layers->forward(code), {code.size(0), config_.channels, s0, s0});

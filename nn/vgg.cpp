@@ -22,7 +22,7 @@ Vgg16Features::Vgg16Features(double width) : width_(width) {
             features->push_back(std::make_shared<MaxPool2d>(2, 2));
             continue;
         }
-        std::int64_t out = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(static_cast<double>(c) * width)));
+        const auto out = std::max<std::int64_t>(1, std::lround(static_cast<double>(c) * width));
         auto conv = std::make_shared<Conv2d>(in, out, 3, 1, 1);
         conv->weight.copy_(kaiming_normal_fan_out(conv->weight.shape()));
         conv->bias.fill_(0.0);

@@ -186,7 +186,8 @@ TEST_CASE("decoder: the authors' module names; 128-pixel images add a layer; bad
     // Conv5x5 -> 64 (scaled: channels / 4) at the paper's width.
     nn::GeneratorConfig paper;
     REQUIRE(paper.out_channels() == 64);
-    Tensor img = dec.forward(testing::random_tensor({2, 3}, 1, -1, 1, DType::f32), Tensor::from_vector(std::vector<std::int64_t>{0, 1}, {2}));
+    Tensor img = dec.forward(testing::random_tensor({2, 3}, 1, -1, 1, DType::f32),
+                             Tensor::from_vector(std::vector<std::int64_t>{0, 1}, {2}));
     REQUIRE(img.shape() == Shape{2, 3, 128, 128});
     auto bad = tiny_generator(3);
     bad.image_size = 40;

@@ -107,7 +107,9 @@ json::Value profile_steps(method::Trainer& trainer, Device device, std::int64_t 
 }  // namespace
 
 int bench_step_main(int argc, char** argv) {
-    Args a("bench step", "Time a training step: DCoDR-norec, or DCoDR with --reconstruction (defaults: the paper's ResNet-50, 4 x 32, 64x64).",
+    Args a("bench step",
+           "Time a training step: DCoDR-norec, or DCoDR with --reconstruction (defaults: the paper's ResNet-50,\n"
+           "4 x 32, 64x64).",
            argc, argv);
     add_train_options(a);
     add_runtime_options(a);

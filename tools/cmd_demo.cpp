@@ -110,7 +110,8 @@ int cmd_demo(int argc, char** argv) {
         if (trainer.decoder()) {
             write_translation_pictures(trainer.encoder(), *trainer.decoder(), test, 8, 10, c.out_dir + "/translate.png",
                                        device);
-            r["reconstruction_error"] = method::reconstruction_error(trainer.encoder(), *trainer.decoder(), test, device);
+            r["reconstruction_error"] =
+                method::reconstruction_error(trainer.encoder(), *trainer.decoder(), test, device);
             r["first_reconstruction_loss"] = steps.empty() ? 0.0 : steps.front().reconstruction;
             r["last_reconstruction_loss"] = steps.empty() ? 0.0 : steps.back().reconstruction;
         }
@@ -129,8 +130,9 @@ int cmd_demo(int argc, char** argv) {
         std::cout << fmt::format("\nDCoDR reconstruction error on the test images (mean |x_hat - x|): {:.4f}\n",
                                  results.at("DCoDR").at("reconstruction_error").as_double());
     std::cout << fmt::format("\ntotal {:.0f} s; results in {}/results.json, pictures: {}/*/retrieval_other_domains.png,\n"
-                             "DCoDR's domain swaps {}/dcodr/translate.png (rows: test images; columns: the 4 shapes)\n",
-                             total, out, out, out);
+                             "DCoDR's domain swaps {}/dcodr/translate.png (each test image, then its code drawn in\n"
+                             "every domain) and its reconstructions {}/dcodr/translate_reconstructions.png\n",
+                             total, out, out, out, out);
     return 0;
 }
 
