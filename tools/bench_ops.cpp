@@ -1,6 +1,7 @@
 // Kernel benchmark: a 1024³ float32 GEMM as the machine's yardstick, then conv2d forward,
 // backward-data and backward-filter at every distinct conv shape of ResNet-18 on a batch of
-// 64 RGB 64x64 images, each as median milliseconds and GFLOP/s. Conv throughput is reported
+// 64 RGB 64x64 images, and at the 64x64 convolutions of DCoDR's generator (the paper's width
+// and the demo's, a batch of 16), each as median milliseconds and GFLOP/s. Conv throughput is reported
 // relative to the GEMM: im2col convolution is a GEMM plus copies, so the ratio says how much
 // the copies and the conv's GEMM shapes cost.
 #include "tools/bench.h"
@@ -48,6 +49,19 @@ std::vector<ConvLayer> resnet18_convs(std::int64_t image) {
         {"layer4 3x3/2 256->512", 1, 256, 512, 3, 2, 1, s3},
         {"layer4 3x3 512->512", 3, 512, 512, 3, 1, 1, s4},
         {"layer4 downsample 1x1/2 256->512", 1, 256, 512, 1, 2, 0, s3},
+    };
+}
+
+// The generator's convolutions at full resolution (64x64), where its cost is: the last AdaIN
+// block's 3x3 and the two output layers, at the paper's width (256) and the demo's (16).
+std::vector<ConvLayer> generator_convs() {
+    return {
+        {"paper 3x3 256->256", 1, 256, 256, 3, 1, 1, 64},
+        {"paper 5x5 256->64", 1, 256, 64, 5, 1, 2, 64},
+        {"paper 7x7 64->3", 1, 64, 3, 7, 1, 3, 64},
+        {"demo 3x3 16->16", 1, 16, 16, 3, 1, 1, 64},
+        {"demo 5x5 16->4", 1, 16, 4, 5, 1, 2, 64},
+        {"demo 7x7 4->3", 1, 4, 3, 7, 1, 3, 64},
     };
 }
 
@@ -109,15 +123,17 @@ int bench_ops_main(int argc, char** argv) {
         "  \"matmul\": {{\"m\": {0}, \"n\": {0}, \"k\": {0}, \"ms\": {1:.3f}, \"gflops\": {2:.1f}, "
         "\"median_ms\": {3:.3f}, \"median_gflops\": {4:.1f}}},\n",
         mm, mm_t.best, mm_gf, mm_t.median, gflops(2.0 * mm * mm * mm, mm_t.median));
-    out += "  \"conv\": [\n";
-    double total_ms = 0, total_flop = 0, worst_ratio = 1e30;
-    std::vector<ConvLayer> layers = resnet18_convs(image);
-    for (std::size_t li = 0; li < layers.size(); ++li) {
-        const ConvLayer& l = layers[li];
+    // One JSON line per shape: the three passes' median ms, GFLOP/s and ratio to the GEMM.
+    struct Measured {
+        std::string json;
+        double ms, flop, worst_ratio;  // all three passes, times the layer's count
+    };
+    auto bench_layer = [&](const ConvLayer& l, std::int64_t n, bool last) {
+        double worst_ratio = 1e30;
         Conv2dParams p;
         p.stride_h = p.stride_w = l.stride;
         p.pad_h = p.pad_w = l.pad;
-        Shape xs{batch, l.cin, l.in_hw, l.in_hw}, ws{l.cout, l.cin, l.k, l.k};
+        Shape xs{n, l.cin, l.in_hw, l.in_hw}, ws{l.cout, l.cin, l.k, l.k};
         Tensor x = Tensor::uniform(xs, -1, 1, 3), w = Tensor::uniform(ws, -1, 1, 4);
         Tensor y = kernels::conv2d_forward(x, w, p);
         Tensor gy = Tensor::uniform(y.shape(), -1, 1, 5);
@@ -130,16 +146,34 @@ int bench_ops_main(int argc, char** argv) {
             return fmt::format("{{\"ms\": {:.3f}, \"gflops\": {:.1f}, \"ratio\": {:.2f}}}", ms, gflops(flop, ms),
                                gflops(flop, ms) / mm_gf);
         };
-        out += fmt::format(
+        Measured m{"", l.count * (f_ms + d_ms + w_ms), l.count * 3 * flop, 0};
+        m.json = fmt::format(
             "    {{\"name\": \"{}\", \"count\": {}, \"x\": [{}, {}, {}, {}], \"w\": [{}, {}, {}, {}], "
             "\"stride\": {}, \"pad\": {}, \"gflop\": {:.3f},\n     \"forward\": {}, \"backward_data\": {}, "
             "\"backward_filter\": {}}}{}\n",
             l.name, l.count, xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[2], ws[3], l.stride, l.pad, flop / 1e9,
-            pass(f_ms), pass(d_ms), pass(w_ms), li + 1 < layers.size() ? "," : "");
-        total_ms += l.count * (f_ms + d_ms + w_ms);
-        total_flop += l.count * 3 * flop;
+            pass(f_ms), pass(d_ms), pass(w_ms), last ? "" : ",");
+        m.worst_ratio = worst_ratio;
+        return m;
+    };
+    double total_ms = 0, total_flop = 0, worst_ratio = 1e30;
+    out += "  \"conv\": [\n";
+    std::vector<ConvLayer> layers = resnet18_convs(image);
+    for (std::size_t li = 0; li < layers.size(); ++li) {
+        Measured m = bench_layer(layers[li], batch, li + 1 == layers.size());
+        out += m.json;
+        total_ms += m.ms;
+        total_flop += m.flop;
+        worst_ratio = std::min(worst_ratio, m.worst_ratio);
     }
     out += "  ],\n";
+    // The generator's shapes are reported beside ResNet-18's, not added to its totals.
+    if (!o.quick) {
+        out += "  \"generator_conv\": [\n";
+        std::vector<ConvLayer> gen = generator_convs();
+        for (std::size_t li = 0; li < gen.size(); ++li) out += bench_layer(gen[li], 16, li + 1 == gen.size()).json;
+        out += "  ],\n";
+    }
     // All three passes of every conv in the network (conv1's backward-data included, though
     // training skips it: its input needs no gradient).
     out += fmt::format(
