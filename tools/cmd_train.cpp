@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/npy.h"
+#include "method/run_folder.h"
 #include "nn/atomic_file.h"
 #include "nn/safetensors.h"
 #include "tools/commands.h"
@@ -36,6 +37,7 @@ int cmd_train(int argc, char** argv) {
         DCODR_CHECK(saved != meta.end(), "--resume: {} has no 'dcodr.config' metadata; not a dcodr checkpoint", ckpt);
         config = resume_config_from(a, json::parse(saved->second));
     }
+    method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.device = device_from(a);
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
