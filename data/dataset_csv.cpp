@@ -49,7 +49,7 @@ LabelColumn encode_column(const std::vector<CsvRow>& rows, std::size_t col, cons
             std::int64_t x;
             parse_int(r.fields[col], x);
             DCODR_CHECK(x >= 0 && x < kMaxClasses,
-                        "'{}' line {}: column '{}' has {}; integer labels must be in [0, {}) (dense class ids)", path,
+                        "'{}' line {}: column '{}' has {}; integer labels must be >= 0 and below {} (dense class ids)", path,
                         r.line, col_name, x, kMaxClasses);
             out.ids.push_back(x);
             out.classes = std::max(out.classes, x + 1);

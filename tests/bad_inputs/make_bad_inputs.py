@@ -6,6 +6,7 @@ import json, os, struct, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 cases = []  # (file, expected substring)
+WRITE = __name__ == "__main__"  # importing (tests/fuzz/make_seeds.py) only borrows the helpers
 
 
 def npy(descr, shape, data=b""):
@@ -42,8 +43,9 @@ def zip_bytes(members, patch=None):
 
 
 def put(name, data, expect):
-    with open(os.path.join(HERE, name), "wb") as f:
-        f.write(data)
+    if WRITE:
+        with open(os.path.join(HERE, name), "wb") as f:
+            f.write(data)
     cases.append((name, expect))
 
 
@@ -102,15 +104,16 @@ def png(w, h, rows=None):
 
 # 8. A PNG that claims 100000 x 100000 pixels (stb said "unknown image type").
 put("huge.png", png(100000, 100000, rows=b""), "a PNG of 100000 x 100000 pixels")
-with open(os.path.join(HERE, "small_a.png"), "wb") as f:
-    f.write(png(4, 4))
-with open(os.path.join(HERE, "small_b.png"), "wb") as f:
-    f.write(png(6, 5))
+if WRITE:
+    with open(os.path.join(HERE, "small_a.png"), "wb") as f:
+        f.write(png(4, 4))
+    with open(os.path.join(HERE, "small_b.png"), "wb") as f:
+        f.write(png(6, 5))
 put("huge_png.csv", b"path,domain\nsmall_a.png,0\nhuge.png,1\n", "a PNG of 100000 x 100000 pixels")
 # 9. Images of different sizes without a target size: the message names the flag to use.
 put("mixed_sizes.csv", b"path,domain\nsmall_a.png,0\nsmall_b.png,1\n", "dcodr train: --image-size")
 # 10. A CSV domain id that would size a per-class table of 10^11 entries.
-put("huge_domain.csv", b"path,domain\nsmall_a.png,0\nsmall_a.png,99999999999\n", "integer labels must be in [0, 16777216)")
+put("huge_domain.csv", b"path,domain\nsmall_a.png,0\nsmall_a.png,99999999999\n", "integer labels must be >= 0 and below 16777216")
 # 11. A CSV row naming a folder, not an image.
 put("folder_row.csv", b"path,domain\nsmall_a.png,0\n.,1\n", "is a directory")
 
@@ -119,7 +122,8 @@ put("truncated.json", b'{"depth": 50, "width": ', "")
 hdr = json.dumps({"w": {"dtype": "F32", "shape": [2**40], "data_offsets": [0, 2**42]}}).encode()
 put("lying_offsets.safetensors", struct.pack("<Q", len(hdr)) + hdr + bytes(8), "")
 
-with open(os.path.join(HERE, "expected.tsv"), "w") as f:
-    f.write("# file<TAB>text the error message must contain (empty: any dcodr error, no crash)\n")
-    for name, expect in cases:
-        f.write(f"{name}\t{expect}\n")
+if WRITE:
+    with open(os.path.join(HERE, "expected.tsv"), "w") as f:
+        f.write("# file<TAB>text the error message must contain (empty: any dcodr error, no crash)\n")
+        for name, expect in cases:
+            f.write(f"{name}\t{expect}\n")
