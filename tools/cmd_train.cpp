@@ -37,8 +37,8 @@ int cmd_train(int argc, char** argv) {
         DCODR_CHECK(saved != meta.end(), "--resume: {} has no 'dcodr.config' metadata; not a dcodr checkpoint", ckpt);
         config = resume_config_from(a, json::parse(saved->second));
     }
-    method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.device = device_from(a);
+    method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
@@ -68,6 +68,7 @@ int cmd_eval(int argc, char** argv) {
     a.option("json", "", "also write the report as JSON to this file");
     if (a.parse()) return 0;
     DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
+    probe_config_from(a);  // refuses bad probe options before loading anything
     Device device = device_from(a);
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
