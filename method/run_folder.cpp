@@ -31,6 +31,17 @@ long temp_owner(const std::string& name) {
     return pid;
 }
 
+// Only temporaries of the kinds of file dcodr writes are touched: --out may be a folder that
+// also holds the user's own files.
+bool is_our_output(const std::string& name) {
+    const std::string base = name.substr(0, name.rfind(".tmp."));
+    for (const char* ext : {".safetensors", ".json", ".jsonl", ".npy", ".npz", ".png"}) {
+        const std::size_t n = std::strlen(ext);
+        if (base.size() > n && base.compare(base.size() - n, n, ext) == 0) return true;
+    }
+    return false;
+}
+
 bool process_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
 
 }  // namespace
@@ -68,8 +79,7 @@ RunFolder::RunFolder(const std::string& dir, bool resume) {
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
         const long owner = temp_owner(name);
-        const bool plain_tmp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
-        if ((owner > 0 && !process_alive(owner)) || plain_tmp) {
+        if (owner > 0 && !process_alive(owner) && is_our_output(name)) {
             std::error_code rm;
             if (entry.is_regular_file(rm) && fs::remove(entry.path(), rm)) ++removed_;
         }

@@ -4,8 +4,8 @@
 //    folder fails now, not after hours of training at the first checkpoint;
 //  * an exclusive lock (flock on <out>/.lock, dropped by the kernel when the process dies) keeps
 //    two runs from interleaving their logs and overwriting each other's checkpoints;
-//  * temporary files left by killed writers (<name>.tmp.<pid> of a dead pid, <name>.tmp) are
-//    removed: the lock guarantees no live writer of ours owns them;
+//  * temporary files left by killed atomic writes (<name>.tmp.<pid> of a pid that is gone, for
+//    the kinds of file dcodr writes) are removed;
 //  * a fresh run (no --resume) starts a fresh train_log.jsonl instead of appending to the old
 //    run's log; a resumed run appends (docs/reliability.md).
 #pragma once

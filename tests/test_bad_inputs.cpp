@@ -215,12 +215,14 @@ TEST_CASE("the output folder is locked, cleaned, checked and given a fresh log")
     ::waitpid(child, nullptr, 0);
     write(out + "/checkpoint.safetensors.tmp." + std::to_string(child), "partial");
     write(out + "/eval.json.tmp." + std::to_string(::getpid()), "live");
+    write(out + "/notes.txt.tmp." + std::to_string(child), "the user's");  // not ours: kept
     write(out + "/train_log.jsonl", "{\"step\": 1}\n");
     {
         method::RunFolder first(out, /*resume=*/true);
         CHECK(first.removed_temp_files() == 1);
         CHECK(!fs::exists(out + "/checkpoint.safetensors.tmp." + std::to_string(child)));
         CHECK(fs::exists(out + "/eval.json.tmp." + std::to_string(::getpid())));
+        CHECK(fs::exists(out + "/notes.txt.tmp." + std::to_string(child)));
         CHECK(fs::exists(out + "/train_log.jsonl"));  // resume appends to its run's log
         CHECK_THAT(error_of([&] { method::RunFolder second(out, true); }), Catch::Contains("in use by another"));
     }
