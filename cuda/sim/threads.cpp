@@ -34,7 +34,13 @@
 #endif
 #endif
 #if DCODR_SIM_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+// A fiber that finished never unwinds its frames, so their redzones stay poisoned; the next
+// block's fiber on the same stack memory starts clean.
+#define DCODR_SIM_FRESH_STACK(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define DCODR_SIM_FRESH_STACK(p, n) ((void)0)
 #endif
 
 thread_local uint3 threadIdx;
@@ -84,6 +90,7 @@ struct Context {
 };
 void raw_switch(Context& from, Context& to) { dcodr_sim_switch(&from.sp, to.sp); }
 void make_context(Context& c, char* stack, std::size_t size, void (*entry)()) {
+    DCODR_SIM_FRESH_STACK(stack, size);
     c.stack_bottom = stack;
     c.stack_size = size;
     auto top = reinterpret_cast<std::uintptr_t>(stack + size) & ~std::uintptr_t(15);
@@ -102,6 +109,7 @@ struct Context {
 };
 void raw_switch(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
 void make_context(Context& c, char* stack, std::size_t size, void (*entry)()) {
+    DCODR_SIM_FRESH_STACK(stack, size);
     c.stack_bottom = stack;
     c.stack_size = size;
     getcontext(&c.uc);
