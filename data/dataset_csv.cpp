@@ -136,6 +136,11 @@ Dataset load_csv_dataset(const std::string& csv_path, const CsvOptions& opt) {
             fail("'{}' line {}: {}", csv_path, r.line, e.what());
         }
         int w = 0, h = 0, n = 0;
+        try {
+            check_jpeg_file(full);  // stbi_info parses the Huffman tables too
+        } catch (const Error& e) {
+            fail("'{}' line {}: {}", csv_path, r.line, e.what());
+        }
         DCODR_CHECK(stbi_info(full.c_str(), &w, &h, &n), "'{}' line {}: cannot read image '{}': {}", csv_path, r.line,
                     full, undecodable_file_reason(full, stbi_failure_reason()));
         try {

@@ -19,6 +19,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::strin
     DCODR_CHECK(size > 0, "cannot decode image '{}': the file is empty", name);
     DCODR_CHECK(size <= 0x7fffffff, "cannot decode image '{}': {} bytes is too large", name, size);
     int w = 0, h = 0, n = 0;
+    check_jpeg_tables(bytes, size, name);  // before stb parses them (a heap overflow in stb)
     DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n), "cannot decode image '{}': {}",
                 name, undecodable_reason(bytes, size, stbi_failure_reason()));
     check_image_dimensions(w, h, name);

@@ -18,7 +18,7 @@ if [ ! -f "$build_dir/build.ninja" ]; then
 fi
 ninja -C "$build_dir" $(printf 'tests/fuzz/fuzz_%s ' "${targets[@]}") || exit 1
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1"
 logs=$(mktemp -d)
 status=0
 run_one() {

@@ -117,6 +117,10 @@ put("huge_domain.csv", b"path,domain\nsmall_a.png,0\nsmall_a.png,99999999999\n",
 # 11. A CSV row naming a folder, not an image.
 put("folder_row.csv", b"path,domain\nsmall_a.png,0\n.,1\n", "is a directory")
 
+# 11b. Found by tests/fuzz/fuzz_image (committed as found, not generated here): a JPEG whose
+# Huffman table lists more than 256 codes; the packaged stb wrote past its size table.
+cases.append(("jpeg_huffman_overflow.jpg", "a Huffman table with"))
+
 # 12. Checkpoint metadata JSON that is not JSON, and a safetensors header that lies.
 put("truncated.json", b'{"depth": 50, "width": ', "")
 hdr = json.dumps({"w": {"dtype": "F32", "shape": [2**40], "data_offsets": [0, 2**42]}}).encode()

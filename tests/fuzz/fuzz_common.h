@@ -24,13 +24,15 @@ void expect_only_dcodr_errors(F&& f) {
 
 // A private scratch folder for harnesses whose parser takes a path (npz, CSV).
 inline const std::string& scratch_dir() {
-    static const std::string dir = [] {
+    // Never destroyed: the atexit handler that removes the folder runs after static destructors.
+    static const std::string* dir = [] {
         auto d = std::filesystem::temp_directory_path() / ("dcodr-fuzz-" + std::to_string(::getpid()));
         std::filesystem::create_directories(d);
+        auto* s = new std::string(d.string());
         std::atexit([] { std::filesystem::remove_all(scratch_dir()); });
-        return d.string();
+        return s;
     }();
-    return dir;
+    return *dir;
 }
 
 inline std::string write_scratch(const std::string& name, const std::uint8_t* data, std::size_t size) {

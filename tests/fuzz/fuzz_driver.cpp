@@ -25,6 +25,11 @@
 #include <string>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define FUZZ_SANITIZED 1
+#endif
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 extern const char* const kFuzzName;  // defined by each harness
 
@@ -155,6 +160,9 @@ int main(int argc, char** argv) {
     if (corpus.empty()) corpus.emplace_back();
     std::snprintf(g_crash_path, sizeof g_crash_path, "fuzz-crash-%s.bin", kFuzzName);
     for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_signal);
+#if FUZZ_SANITIZED
+    __sanitizer_set_death_callback(dump_current);  // a sanitizer report exits without a signal
+#endif
     std::set_terminate([] {
         dump_current();
         std::fprintf(stderr, "fuzz_%s: an exception other than dcodr::Error escaped the parser\n", kFuzzName);
