@@ -47,8 +47,11 @@ std::string undecodable_file_reason(const std::string& path, const char* stb_rea
 void check_jpeg_tables(const std::uint8_t* d, std::size_t n, const std::string& name) {
     if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return;
     std::size_t p = 2;
-    while (p + 4 <= n) {
-        if (d[p] != 0xFF) return;  // not a marker where one must be: stb will refuse the file
+    while (p + 2 <= n) {
+        if (d[p] != 0xFF) {  // stb skips stray bytes between segments one at a time: so do we
+            ++p;
+            continue;
+        }
         const std::uint8_t m = d[p + 1];
         if (m == 0xFF) {  // fill byte
             ++p;
@@ -59,17 +62,26 @@ void check_jpeg_tables(const std::uint8_t* d, std::size_t n, const std::string& 
             continue;
         }
         if (m == 0xD9) return;  // end of image
+        if (p + 4 > n) return;
         const std::size_t len = (std::size_t{d[p + 2]} << 8) | d[p + 3];
-        const std::size_t end = std::min(n, p + 2 + len);
-        if (m == 0xC4) {  // DHT: [class/id, 16 code counts, symbols] per table
-            // stb reads past a truncated segment as zeros, and so does this sum.
-            for (std::size_t q = p + 4; q < end;) {
+        if (m == 0xC4) {
+            // DHT, read the way stb reads it: per table a class/id byte, 16 code counts and the
+            // symbols, taken from the stream even past the segment's length (zeros past the end
+            // of the file), until the length is used up; a length that does not come out even
+            // makes stb stop, so the scan stops too.
+            long left = static_cast<long>(len) - 2;
+            std::size_t q = p + 4;
+            while (left > 0) {
                 std::size_t codes = 0;
-                for (std::size_t i = 1; i <= 16 && q + i < end; ++i) codes += d[q + i];
+                for (std::size_t i = 1; i <= 16; ++i) codes += q + i < n ? d[q + i] : 0;
                 DCODR_CHECK(codes <= 256, "cannot decode image '{}': corrupt JPEG (a Huffman table with {} codes, at "
                             "most 256)", name, codes);
                 q += 17 + codes;
+                left -= 17 + static_cast<long>(codes);
             }
+            if (left != 0) return;
+            p = q;
+            continue;
         }
         p += 2 + len;
         if (m == 0xDA) {  // entropy-coded data follows a scan header: skip to the next marker

@@ -120,6 +120,11 @@ put("folder_row.csv", b"path,domain\nsmall_a.png,0\n.,1\n", "is a directory")
 # 11b. Found by tests/fuzz/fuzz_image (committed as found, not generated here): a JPEG whose
 # Huffman table lists more than 256 codes; the packaged stb wrote past its size table.
 cases.append(("jpeg_huffman_overflow.jpg", "a Huffman table with"))
+cases.append(("jpeg_huffman_overflow2.jpg", "a Huffman table with"))  # the table after stray bytes
+cases.append(("jpeg_huffman_overflow3.jpg", "a Huffman table with"))  # counts read past the segment
+# Also found by fuzz_image: an empty IDAT chunk made stb call memcpy(NULL, src, 0) (UBSan);
+# data/stb_impl.c skips zero-length copies. The file is refused as a corrupt PNG.
+cases.append(("png_empty_idat.png", "cannot decode image"))
 
 # 12. Checkpoint metadata JSON that is not JSON, and a safetensors header that lies.
 put("truncated.json", b'{"depth": 50, "width": ', "")
