@@ -21,13 +21,13 @@ struct Hasher {
     void bytes(const void* data, std::size_t n) {
         auto* p = static_cast<const unsigned char*>(data);
         std::size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
+        for (; n >= 8 && i + 8 <= n; i += 8) {
             std::uint64_t w;
             std::memcpy(&w, p + i, 8);
             word(w);
         }
         std::uint64_t tail = 0;
-        std::memcpy(&tail, p + i, n - i);
+        if (n > i) std::memcpy(&tail, p + i, n - i);  // p may be null when n is 0
         word(tail ^ (static_cast<std::uint64_t>(n) << 56));
     }
 };
