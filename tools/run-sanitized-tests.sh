@@ -18,7 +18,7 @@ built=$(date +%s)
 # Any report fails the test that triggered it: UBSan stops at the first finding, ASan checks
 # leaks at exit and string/initialisation-order bugs too.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1:detect_odr_violation=2"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:suppressions=$PWD/tools/ubsan.supp"
 log=$(mktemp)
 DCODR_THREADS="${DCODR_THREADS:-2}" meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
   --timeout-multiplier 4 "$@" 2>&1 | tee "$log"
