@@ -27,7 +27,10 @@ std::vector<CsvRow> parse_csv(const std::string& text, const std::string& path) 
         row = CsvRow{};
         row_has_content = false;
     };
-    for (std::size_t i = 0; i < text.size(); ++i) {
+    // A UTF-8 byte-order mark (spreadsheet exports write one) is not part of the first header
+    // field; kept, it turns "path" into "\xEF\xBB\xBFpath" and the header no longer matches.
+    const std::size_t start = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+    for (std::size_t i = start; i < text.size(); ++i) {
         char c = text[i];
         if (quoted) {
             if (c == '"') {

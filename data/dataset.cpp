@@ -14,13 +14,19 @@ void Dataset::validate() const {
     const std::string& s = source;
     DCODR_CHECK(count >= 0 && height > 0 && width > 0, "{}: bad image size {}x{} for {} images", s, height, width, count);
     DCODR_CHECK(channels == 1 || channels == 3, "{}: images must have 1 or 3 channels, got {}", s, channels);
-    const auto want = static_cast<std::size_t>(count * image_numel());
+    const auto want = static_cast<std::size_t>(checked_mul(count, image_numel(), "data set pixel count"));
     DCODR_CHECK((pixels_u8.size() == want && pixels_f32.empty()) || (pixels_f32.size() == want && pixels_u8.empty()),
                 "{}: image buffer holds {} values, expected {} (N={} x {}x{}x{})", s,
                 pixels_u8.size() + pixels_f32.size(), want, count, height, width, channels);
     DCODR_CHECK(static_cast<std::int64_t>(domains.size()) == count,
                 "{}: {} domain labels for {} images (length mismatch)", s, domains.size(), count);
     DCODR_CHECK(n_domains > 0 || count == 0, "{}: n_domains must be positive, got {}", s, n_domains);
+    DCODR_CHECK(n_domains <= kMaxClasses, "{}: {} domains is more than the {} supported (class ids must be dense)", s,
+                n_domains, kMaxClasses);
+    for (std::size_t a = 0; a < attribute_classes.size(); ++a)
+        DCODR_CHECK(attribute_classes[a] > 0 && attribute_classes[a] <= kMaxClasses,
+                    "{}: attribute {} has {} classes, expected 1..{} (class ids must be dense)", s, a,
+                    attribute_classes[a], kMaxClasses);
     for (std::size_t i = 0; i < domains.size(); ++i)
         DCODR_CHECK(domains[i] >= 0 && domains[i] < n_domains,
                     "{}: domain label of image {} is {}, out of range [0, {})", s, i, domains[i], n_domains);
@@ -31,7 +37,7 @@ void Dataset::validate() const {
                 "{}: {} attribute class counts for {} attributes", s, attribute_classes.size(), k);
     DCODR_CHECK(attribute_value_names.empty() || static_cast<std::int64_t>(attribute_value_names.size()) == k,
                 "{}: {} attribute value-name lists for {} attributes", s, attribute_value_names.size(), k);
-    DCODR_CHECK(static_cast<std::int64_t>(attributes.size()) == count * k,
+    DCODR_CHECK(static_cast<std::int64_t>(attributes.size()) == checked_mul(count, k, "attribute count"),
                 "{}: attribute matrix holds {} values, expected N x K = {} x {} (length mismatch)", s,
                 attributes.size(), count, k);
     for (std::int64_t i = 0; i < count; ++i)
@@ -69,12 +75,14 @@ Dataset Dataset::subset(const std::vector<std::int64_t>& indices) const {
     for (std::size_t j = 0; j < indices.size(); ++j) {
         const std::int64_t i = indices[j];
         DCODR_CHECK(i >= 0 && i < count, "{}: subset index {} out of range [0, {})", source, i, count);
+        // Iterators, not &v[i]: with K = 0 attributes (a plain path,domain CSV) the vector is
+        // empty and taking the address of its element 0 is undefined (UBSan).
         if (is_float())
-            std::copy_n(&pixels_f32[static_cast<std::size_t>(i * per)], per, &out.pixels_f32[j * per]);
+            std::copy_n(pixels_f32.begin() + i * per, per, out.pixels_f32.begin() + static_cast<std::ptrdiff_t>(j) * per);
         else
-            std::copy_n(&pixels_u8[static_cast<std::size_t>(i * per)], per, &out.pixels_u8[j * per]);
+            std::copy_n(pixels_u8.begin() + i * per, per, out.pixels_u8.begin() + static_cast<std::ptrdiff_t>(j) * per);
         out.domains[j] = domains[static_cast<std::size_t>(i)];
-        std::copy_n(&attributes[static_cast<std::size_t>(i * k)], k, &out.attributes[j * k]);
+        std::copy_n(attributes.begin() + i * k, k, out.attributes.begin() + static_cast<std::ptrdiff_t>(j) * k);
     }
     return out;
 }
@@ -207,6 +215,11 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> split_indices_by
 
 std::pair<Dataset, Dataset> train_test_split(const Dataset& ds, double test_fraction, std::uint64_t seed) {
     auto [train, test] = split_indices_by_domain(ds, test_fraction, seed);
+    // An empty side would surface much later as an internal "concat: no tensors given".
+    DCODR_CHECK(!train.empty() && !test.empty(),
+                "{}: splitting {} images with test fraction {} leaves {} for training and {} for testing; both "
+                "need at least one (change --test-fraction or give --test-data)",
+                ds.source, ds.count, test_fraction, train.size(), test.size());
     return {ds.subset(train), ds.subset(test)};
 }
 

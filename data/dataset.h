@@ -6,9 +6,14 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/checked_math.h"
 #include "tensor/tensor.h"
 
 namespace dcodr::data {
+
+// Class ids (domains, attribute values) are dense: a label is an index into per-class tables, so
+// an id past this bound (2^24) is refused as a file error instead of becoming a huge allocation.
+constexpr std::int64_t kMaxClasses = std::int64_t{1} << 24;
 
 struct Dataset {
     std::string source;  // where it came from, for messages ("cars3d_train.npz", "synthetic shapes")
@@ -30,7 +35,9 @@ struct Dataset {
 
     std::int64_t num_attributes() const { return static_cast<std::int64_t>(attribute_names.size()); }
     std::int64_t attribute(std::int64_t i, std::int64_t k) const { return attributes[static_cast<std::size_t>(i * num_attributes() + k)]; }
-    std::int64_t image_numel() const { return height * width * channels; }
+    std::int64_t image_numel() const {
+        return checked_mul(checked_mul(height, width, "image size"), channels, "image size");
+    }
     bool is_float() const { return !pixels_f32.empty(); }
 
     // Checks every size and label range; throws naming `source`, the field and the expectation.
@@ -57,6 +64,9 @@ struct CsvOptions {
     std::int64_t height = 0, width = 0;
     // 0 = keep (3 if any image is colour, else 1), 1 or 3 = convert every image.
     std::int64_t channels = 0;
+    // With height 0: when the images differ in size, resize them all to this square size
+    // (dcodr train passes --image-size) instead of refusing; 0 = refuse.
+    std::int64_t mixed_size_target = 0;
 };
 // A CSV with a header row `path,domain[,attribute columns...]`; paths are relative to the CSV's
 // folder. Domain and attribute columns hold integers (used as class ids) or strings (mapped to

@@ -9,7 +9,9 @@
 
 #include "data/csv.h"
 #include "data/dataset.h"
+#include "data/file_checks.h"
 #include "data/file_io.h"
+#include "data/image_limits.h"
 #include "data/image.h"
 #include "tensor/error.h"
 
@@ -46,8 +48,9 @@ LabelColumn encode_column(const std::vector<CsvRow>& rows, std::size_t col, cons
         for (const auto& r : rows) {
             std::int64_t x;
             parse_int(r.fields[col], x);
-            DCODR_CHECK(x >= 0, "'{}' line {}: column '{}' has {}; integer labels must be >= 0", path, r.line,
-                        col_name, x);
+            DCODR_CHECK(x >= 0 && x < kMaxClasses,
+                        "'{}' line {}: column '{}' has {}; integer labels must be >= 0 and below {} (dense class ids)", path,
+                        r.line, col_name, x, kMaxClasses);
             out.ids.push_back(x);
             out.classes = std::max(out.classes, x + 1);
         }
@@ -72,7 +75,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 Dataset load_csv_dataset(const std::string& csv_path, const CsvOptions& opt) {
-    DCODR_CHECK(fs::exists(csv_path), "CSV file '{}' does not exist", csv_path);
+    require_regular_file(csv_path, "CSV file");
     auto bytes = read_file(csv_path);
     auto rows = parse_csv(std::string(bytes.begin(), bytes.end()), csv_path);
     DCODR_CHECK(!rows.empty(), "'{}': empty CSV (expected a header row 'path,domain[,attributes...]')", csv_path);
@@ -122,33 +125,51 @@ Dataset load_csv_dataset(const std::string& csv_path, const CsvOptions& opt) {
     const fs::path base = fs::path(csv_path).parent_path();
     std::vector<std::string> files;
     std::int64_t first_h = 0, first_w = 0;
-    bool any_colour = false;
+    bool any_colour = false, mixed = false;
     for (const auto& r : rows) {
         fs::path p = r.fields[path_col];
         std::string full = (p.is_absolute() ? p : base / p).string();
         DCODR_CHECK(fs::exists(full), "'{}' line {}: image file '{}' does not exist", csv_path, r.line, full);
+        try {
+            require_regular_file(full, "image file");  // stbi_info's fopen would block on a FIFO
+        } catch (const Error& e) {
+            fail("'{}' line {}: {}", csv_path, r.line, e.what());
+        }
         int w = 0, h = 0, n = 0;
+        try {
+            check_jpeg_file(full);  // stbi_info parses the Huffman tables too
+        } catch (const Error& e) {
+            fail("'{}' line {}: {}", csv_path, r.line, e.what());
+        }
         DCODR_CHECK(stbi_info(full.c_str(), &w, &h, &n), "'{}' line {}: cannot read image '{}': {}", csv_path, r.line,
-                    full, stbi_failure_reason());
+                    full, undecodable_file_reason(full, stbi_failure_reason()));
+        try {
+            check_image_dimensions(w, h, full);
+        } catch (const Error& e) {
+            fail("'{}' line {}: {}", csv_path, r.line, e.what());
+        }
         if (files.empty()) {
             first_h = h;
             first_w = w;
         }
-        if (!opt.height)
-            DCODR_CHECK(h == first_h && w == first_w,
-                        "'{}' line {}: image '{}' is {}x{}, the first image is {}x{} (give a target size to resize)",
+        if (!opt.height && (h != first_h || w != first_w)) {
+            DCODR_CHECK(opt.mixed_size_target > 0,
+                        "'{}' line {}: image '{}' is {}x{}, the first image is {}x{}; images of different sizes need "
+                        "a target size (dcodr train: --image-size)",
                         csv_path, r.line, full, h, w, first_h, first_w);
+            mixed = true;
+        }
         any_colour = any_colour || n >= 3;
         files.push_back(std::move(full));
     }
-    ds.height = opt.height ? opt.height : first_h;
-    ds.width = opt.width ? opt.width : (opt.height ? opt.height : first_w);
+    ds.height = opt.height ? opt.height : (mixed ? opt.mixed_size_target : first_h);
+    ds.width = opt.width ? opt.width : (opt.height ? opt.height : (mixed ? opt.mixed_size_target : first_w));
     ds.channels = opt.channels ? opt.channels : (any_colour ? 3 : 1);
     DCODR_CHECK(ds.channels == 1 || ds.channels == 3, "'{}': channels must be 1 or 3, got {}", csv_path, ds.channels);
 
     // Pass 2 (parallel): decode, convert, resize, store as uint8 HWC.
     const std::int64_t per = ds.image_numel();
-    ds.pixels_u8.resize(static_cast<std::size_t>(ds.count * per));
+    ds.pixels_u8.resize(static_cast<std::size_t>(checked_mul(ds.count, per, "CSV data set pixel count")));
     std::string error;
 #pragma omp parallel for schedule(dynamic, 16)
     for (std::int64_t i = 0; i < ds.count; ++i) {

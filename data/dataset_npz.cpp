@@ -59,6 +59,7 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
         DCODR_CHECK(ds.channels == 1 || ds.channels == 3, "{}: wrong shape {}: expected 1 or 3 channels, got {}", what,
                     shape_str(s), ds.channels);
         DCODR_CHECK(ds.height > 0 && ds.width > 0, "{}: wrong shape {}: empty images", what, shape_str(s));
+        DCODR_CHECK(ds.count > 0, "{}: shape {} holds no images", what, shape_str(s));
         if (imgs.type == NpyType::u1) {
             // `entries` is ours: move the (large) buffer instead of copying it.
             ds.pixels_u8 = std::move(const_cast<NpyArray&>(imgs).bytes);
@@ -86,15 +87,17 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
         ds.domains = integer_values(classes, what);
         std::int64_t max_label = -1;
         for (std::size_t i = 0; i < ds.domains.size(); ++i) {
-            DCODR_CHECK(ds.domains[i] >= 0, "{}: label of image {} is {}, out of range (must be >= 0)", what, i,
-                        ds.domains[i]);
+            DCODR_CHECK(ds.domains[i] >= 0 && ds.domains[i] < kMaxClasses,
+                        "{}: label of image {} is {}, out of range [0, {}) (class ids must be dense)", what, i,
+                        ds.domains[i], kMaxClasses);
             max_label = std::max(max_label, ds.domains[i]);
         }
         if (const NpyArray* nc = npz_find(entries, "n_classes")) {
             const std::string nwhat = "'" + path + "' array 'n_classes'";
             DCODR_CHECK(nc->numel() == 1, "{}: wrong shape {}: expected a scalar", nwhat, shape_str(nc->shape));
             ds.n_domains = integer_values(*nc, nwhat)[0];
-            DCODR_CHECK(ds.n_domains > 0, "{}: must be positive, got {}", nwhat, ds.n_domains);
+            DCODR_CHECK(ds.n_domains > 0 && ds.n_domains <= kMaxClasses, "{}: must be in 1..{}, got {}", nwhat,
+                        kMaxClasses, ds.n_domains);
             DCODR_CHECK(max_label < ds.n_domains, "{}: label {} is out of range: n_classes is {}", what, max_label,
                         ds.n_domains);
         } else {
@@ -109,13 +112,15 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
         DCODR_CHECK(s.size() == 1 || s.size() == 2, "{}: wrong shape {}: expected [N, K]", what, shape_str(s));
         DCODR_CHECK(s[0] == ds.count, "{}: {} rows for {} images in 'imgs' (length mismatch)", what, s[0], ds.count);
         const std::int64_t k = s.size() == 2 ? s[1] : 1;
+        DCODR_CHECK(k <= 4096, "{}: wrong shape {}: more than 4096 attribute columns", what, shape_str(s));
         ds.attributes = integer_values(*contents, what);
         ds.attribute_classes.assign(static_cast<std::size_t>(k), 0);
         for (std::int64_t i = 0; i < ds.count; ++i)
             for (std::int64_t a = 0; a < k; ++a) {
                 std::int64_t v = ds.attributes[static_cast<std::size_t>(i * k + a)];
-                DCODR_CHECK(v >= 0, "{}: value of image {} attribute {} is {}, out of range (must be >= 0)", what, i,
-                            a, v);
+                DCODR_CHECK(v >= 0 && v < kMaxClasses,
+                            "{}: value of image {} attribute {} is {}, out of range [0, {}) (class ids must be dense)",
+                            what, i, a, v, kMaxClasses);
                 ds.attribute_classes[a] = std::max(ds.attribute_classes[a], v + 1);
             }
         if (const NpyArray* cc = npz_find(entries, "contents_classes")) {
@@ -123,8 +128,8 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
             DCODR_CHECK(static_cast<std::int64_t>(sizes.size()) == k,
                         "'{}' array 'contents_classes': {} values for {} attributes", path, sizes.size(), k);
             for (std::int64_t a = 0; a < k; ++a) {
-                DCODR_CHECK(sizes[a] >= ds.attribute_classes[a],
-                            "{}: attribute {} has value {}, out of range: contents_classes gives {} classes", what, a,
+                DCODR_CHECK(sizes[a] >= ds.attribute_classes[a] && sizes[a] <= kMaxClasses,
+                            "{}: attribute {} has value {}, out of range: contents_classes gives {} classes (at most 2^24)", what, a,
                             ds.attribute_classes[a] - 1, sizes[a]);
                 ds.attribute_classes[a] = sizes[a];
             }

@@ -5,11 +5,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "data/file_checks.h"
 #include "tensor/error.h"
 
 namespace dcodr::data {
 
 std::vector<std::uint8_t> read_file(const std::string& path) {
+    require_regular_file(path, "file");  // fopen on a FIFO would block forever
     std::FILE* f = std::fopen(path.c_str(), "rb");
     DCODR_CHECK(f, "cannot open '{}': {}", path, std::strerror(errno));
     std::vector<std::uint8_t> bytes;

@@ -8,7 +8,9 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
+#include "data/file_checks.h"
 #include "data/file_io.h"
+#include "data/image_limits.h"
 #include "tensor/error.h"
 
 namespace dcodr::data {
@@ -17,8 +19,10 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::strin
     DCODR_CHECK(size > 0, "cannot decode image '{}': the file is empty", name);
     DCODR_CHECK(size <= 0x7fffffff, "cannot decode image '{}': {} bytes is too large", name, size);
     int w = 0, h = 0, n = 0;
-    DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n),
-                "cannot decode image '{}': {} (expected PNG or JPEG)", name, stbi_failure_reason());
+    check_jpeg_tables(bytes, size, name);  // before stb parses them (a heap overflow in stb)
+    DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n), "cannot decode image '{}': {}",
+                name, undecodable_reason(bytes, size, stbi_failure_reason()));
+    check_image_dimensions(w, h, name);
     int want = n <= 2 ? 1 : 3;  // drop alpha: the model sees gray or RGB only
     unsigned char* px = stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &n, want);
     DCODR_CHECK(px, "cannot decode image '{}': {}", name, stbi_failure_reason());
@@ -28,7 +32,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::strin
 }
 
 Image load_image(const std::string& path) {
-    DCODR_CHECK(std::filesystem::exists(path), "image file '{}' does not exist", path);
+    require_regular_file(path, "image file");
     auto bytes = read_file(path);
     return decode_image(bytes.data(), bytes.size(), path);
 }

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <memory>
 
+#include "data/file_checks.h"
 #include "data/file_io.h"
 #include "data/zip.h"
+#include "tensor/checked_math.h"
 #include "tensor/error.h"
 
 namespace dcodr::data {
@@ -50,7 +52,9 @@ std::vector<std::int64_t> NpyArray::to_int64() const {
     std::vector<std::int64_t> out(static_cast<std::size_t>(numel()));
     for_each_value(*this, [&](std::int64_t i, auto v) {
         if constexpr (std::is_floating_point_v<decltype(v)>) {
-            DCODR_CHECK(std::isfinite(v) && std::floor(v) == v, "expected integer values, element {} is {}", i, v);
+            // The range check keeps the cast defined (a float past 2^63 is UB to convert).
+            DCODR_CHECK(std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 9.2e18,
+                        "expected integer values, element {} is {}", i, v);
         }
         out[i] = static_cast<std::int64_t>(v);
     });
@@ -228,7 +232,10 @@ std::vector<std::uint8_t> make_header(const NpyArray& a) {
     return h;
 }
 
-std::size_t data_bytes(const Header& h) { return static_cast<std::size_t>(shape_numel(h.shape)) * npy_item_size(h.type); }
+std::size_t data_bytes(const Header& h) {
+    return static_cast<std::size_t>(
+        checked_mul(shape_numel(h.shape), static_cast<std::int64_t>(npy_item_size(h.type)), "npy data size"));
+}
 
 struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
@@ -236,7 +243,7 @@ struct FileCloser {
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
 FilePtr open_read(const std::string& path) {
-    DCODR_CHECK(std::filesystem::exists(path), "file '{}' does not exist", path);
+    require_regular_file(path, "file");
     std::FILE* f = std::fopen(path.c_str(), "rb");
     DCODR_CHECK(f, "cannot open '{}': {}", path, std::strerror(errno));
     return FilePtr(f);
@@ -324,6 +331,10 @@ NpzEntries load_npz(const std::string& path) {
         std::uint32_t crc = 0;
         NpyArray a = read_npy_at(f.get(), start, e.size, what, &crc);
         DCODR_CHECK(crc == e.crc, "{}: CRC mismatch (the file is corrupt)", what);
+        // numpy.load keeps the last of two same-named members, we would take the first: refuse
+        // rather than silently disagree with the authors' tools about which array is meant.
+        DCODR_CHECK(!npz_find(out, name), "{}: the archive holds two members named '{}'; refusing the ambiguity",
+                    what, e.name);
         out.emplace_back(name, std::move(a));
     }
     return out;

@@ -17,6 +17,10 @@ BalancedSampler::BalancedSampler(std::vector<std::int64_t> domains, std::int64_t
     DCODR_CHECK(n_domains > 0, "sampler: n_domains must be positive, got {}", n_domains);
     DCODR_CHECK(k_ > 0 && m_ > 0, "sampler: domains per batch and images per domain must be positive (got {}, {})",
                 k_, m_);
+    // Bounds that keep every index product below (k * m * chunks) in int64: the plan's sizes
+    // and offsets are computed from these without further checks.
+    DCODR_CHECK(k_ <= (1 << 20) && m_ <= (1 << 20) && k_ * m_ <= (1 << 24),
+                "sampler: a batch of {} domains x {} images per domain is too large (at most 2^24 images)", k_, m_);
     by_domain_.resize(static_cast<std::size_t>(n_domains));
     for (std::size_t i = 0; i < domains.size(); ++i) {
         DCODR_CHECK(domains[i] >= 0 && domains[i] < n_domains, "sampler: domain of image {} is {}, out of range [0, {})",

@@ -87,7 +87,7 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
         cd_size = rd64(rec + 40);
         cd_offset = rd64(rec + 48);
     }
-    DCODR_CHECK(cd_size <= file_size && cd_offset <= file_size - cd_size,  // no overflow on hostile ZIP64 values
+    DCODR_CHECK(cd_offset <= file_size && cd_size <= file_size - cd_offset,
                 "'{}' is not a valid npz/zip file: the zip directory lies past the end of the file (truncated?)", path);
     std::vector<std::uint8_t> cd(cd_size);
     read_at(f, cd_offset, cd.data(), cd.size(), path, "zip directory");
@@ -112,6 +112,12 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
         const std::uint8_t* x = h + 46 + nlen;
         for (std::size_t q = 0; q + 4 <= xlen;) {
             std::uint16_t id = rd16(x + q), len = rd16(x + q + 2);
+            // A field may not claim more bytes than the extra area has left (reading past it
+            // was a heap over-read on a crafted ZIP64 entry).
+            DCODR_CHECK(len <= xlen - q - 4,
+                        "'{}' is not a valid npz file: zip directory entry '{}' has an extra field of {} bytes with "
+                        "only {} left",
+                        path, z.name, len, xlen - q - 4);
             if (id == 0x0001) {
                 const std::uint8_t* v = x + q + 4;
                 std::size_t used = 0;
@@ -127,6 +133,13 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
             }
             q += 4 + len;
         }
+        // Sizes and offsets from the directory are untrusted: every byte they name must lie in
+        // the file, so nothing later allocates or seeks by a number the file cannot back.
+        DCODR_CHECK(z.local_offset < file_size && z.size <= file_size - z.local_offset &&
+                        z.compressed_size <= file_size - z.local_offset,
+                    "'{}' is not a valid npz file: zip entry '{}' claims {} bytes at offset {}, past the end of the "
+                    "{}-byte file",
+                    path, z.name, z.size, z.local_offset, file_size);
         entries.push_back(std::move(z));
         p += 46 + nlen + xlen + clen;
     }

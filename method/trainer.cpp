@@ -12,6 +12,8 @@
 #include "data/augment.h"
 #include "data/prefetch.h"
 #include "data/sampler.h"
+#include "method/checkpoint_guards.h"
+#include "nn/finite_check.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
 #include "nn/state_dict.h"
@@ -65,6 +67,7 @@ json::Value TrainConfig::to_json() const {
     v["perceptual_weights"] = reconstruction.perceptual_weights;
     const json::Value init_fields = init.to_json();
     for (const auto& [key, value] : init_fields.as_object()) v[key] = value;
+    v["checkpoint_every"] = checkpoint_every;  // so --resume keeps the run's checkpoint cadence
     return v;
 }
 
@@ -110,6 +113,7 @@ TrainConfig TrainConfig::from_json(const json::Value& v) {
         c.init.map = v.at("init_map").as_string();
         c.init.strict = v.at("init_strict").as_bool();
     }
+    if (v.contains("checkpoint_every")) c.checkpoint_every = v.at("checkpoint_every").as_int();
     return c;
 }
 
@@ -363,6 +367,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
     meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
     meta["dcodr.config"] = config_.to_json().dump();
     if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
+    write_checkpoint_guards(meta, data_);
     nn::save_safetensors(path, tensors, meta);  // atomic: temp file + rename
 }
 
@@ -387,12 +392,14 @@ void Trainer::save_weights(const std::string& path) const {
 static std::int64_t meta_int(const nn::SafetensorsContent& c, const std::string& path, const std::string& key) {
     auto it = c.metadata.find(key);
     DCODR_CHECK(it != c.metadata.end(), "{}: not a dcodr checkpoint (metadata field '{}' missing)", path, key);
-    return std::stoll(it->second);
+    return checkpoint_int(c.metadata, path, key, 0, std::int64_t{1} << 50);
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
     DCODR_CHECK(!impl_->prefetch, "load_checkpoint: must be called before training starts");
     nn::SafetensorsContent c = nn::load_safetensors(path);
+    check_checkpoint_guards(c.metadata, data_, path);
+    nn::require_finite(c.tensors, path);
     std::vector<nn::NamedTensor> model, decoder, optim;
     for (auto& nt : c.tensors) {
         if (nt.name.rfind("model.", 0) == 0) model.push_back({nt.name.substr(6), nt.tensor});
@@ -420,6 +427,7 @@ std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device d
     DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
                 path);
     TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
+    nn::require_finite(c.tensors, path);
     auto encoder = std::make_shared<nn::DcodrEncoder>(config.encoder);
     std::vector<nn::NamedTensor> weights;
     bool checkpoint = c.metadata.count("dcodr.kind") && c.metadata.at("dcodr.kind") == "checkpoint";

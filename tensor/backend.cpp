@@ -1,6 +1,9 @@
 // Backend registry and the host thread-count control.
 #include "tensor/backend.h"
 
+#include <cstdio>
+#include <thread>
+
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -38,7 +41,10 @@ Backend* make_backend(int index);
 
 namespace {
 std::mutex g_mutex;
-std::map<int, Backend*> g_cuda_backends;  // one per GPU, alive for the whole process
+// One per GPU, alive for the whole process. The map itself is never destroyed either: were it
+// cleared by the static destructors, LeakSanitizer (which checks after them) would see the
+// backends as leaked; reachable from this global, they are not.
+std::map<int, Backend*>& g_cuda_backends = *new std::map<int, Backend*>;
 }  // namespace
 
 bool cuda_compiled() { return cuda::compiled(); }
@@ -104,6 +110,13 @@ void Backend::adam_step_multi(const std::vector<AdamTensors>& ts, double lr, dou
 static int g_threads = [] {
     if (const char* env = std::getenv("DCODR_THREADS")) {
         int n = std::atoi(env);
+        // The same cap as --threads (tools/option_checks.h): 100000 OpenMP threads crashed.
+        const int cores = static_cast<int>(std::thread::hardware_concurrency());
+        if (n > 0 && cores > 0 && n > cores) {
+            std::fprintf(stderr, "note: DCODR_THREADS=%d is more than the %d cores of this machine; using %d\n", n,
+                         cores, cores);
+            n = cores;
+        }
         if (n > 0) {
 #ifdef _OPENMP
             omp_set_num_threads(n);

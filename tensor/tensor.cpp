@@ -44,7 +44,12 @@ std::string shape_str(const Shape& s) {
     return r + "]";
 }
 std::int64_t shape_numel(const Shape& s) {
-    return std::accumulate(s.begin(), s.end(), std::int64_t{1}, std::multiplies<>());
+    // Shapes come from files too (npy headers): a count that wraps must be an error, not a
+    // small number that lets a bogus array pass every later size check.
+    std::int64_t n = 1;
+    for (auto d : s)
+        if (__builtin_mul_overflow(n, d, &n)) fail("shape {} has too many elements (overflows int64)", shape_str(s));
+    return n;
 }
 Shape contiguous_strides(const Shape& s) {
     Shape st(s.size());

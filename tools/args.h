@@ -25,6 +25,7 @@ public:
     double number(const std::string& name) const;
     bool enabled(const std::string& name) const;
     bool given(const std::string& name) const;
+    bool declared(const std::string& name) const { return options_.count(name) > 0; }
     std::string help() const;
 
 private:

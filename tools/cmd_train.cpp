@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/npy.h"
+#include "method/run_folder.h"
 #include "nn/atomic_file.h"
 #include "nn/safetensors.h"
 #include "tools/commands.h"
@@ -41,6 +42,7 @@ int cmd_train(int argc, char** argv) {
             std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
     }
     config.device = device_from(a);
+    method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
@@ -75,6 +77,7 @@ int cmd_eval(int argc, char** argv) {
     a.option("json", "", "also write the report as JSON to this file");
     if (a.parse()) return 0;
     DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
+    probe_config_from(a);  // refuses bad probe options before loading anything
     Device device = device_from(a);
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);

@@ -5,6 +5,7 @@
 
 #include "data/synthetic.h"
 #include "tensor/backend.h"
+#include "tools/option_checks.h"
 
 namespace dcodr::tools {
 
@@ -20,15 +21,16 @@ void add_data_options(Args& a) {
 std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a) {
     const std::string path = a.str("data");
     const auto seed = static_cast<std::uint64_t>(a.integer("data-seed"));
+    check_data_options(a);
     data::Dataset all;
     if (path == "synthetic") {
         data::shapes::GenerateOptions g;
         g.domain_factor = a.str("domain-factor");
         all = data::shapes::generate(a.integer("synthetic-count"), seed, g);
     } else {
-        all = data::load_dataset(path);
+        all = data::load_dataset(path, csv_options_from(a));
     }
-    if (!a.str("test-data").empty()) return {std::move(all), data::load_dataset(a.str("test-data"))};
+    if (!a.str("test-data").empty()) return {std::move(all), data::load_dataset(a.str("test-data"), csv_options_from(a))};
     double frac = a.number("test-fraction");
     DCODR_CHECK(frac > 0 && frac < 1, "--test-fraction must be in (0, 1), got {}", frac);
     return data::train_test_split(all, frac, seed);
@@ -123,6 +125,8 @@ method::TrainConfig train_config_from(const Args& a) {
     c.init.strict = a.enabled("init-strict");
     DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
     DCODR_CHECK(c.images_per_domain >= 2, "--images-per-domain must be at least 2 (anchors need negatives)");
+    check_train_config(c);
+    if (a.declared("probe-batch")) probe_config_from(a);  // --eval's options: refuse bad ones before training
     return c;
 }
 
@@ -140,8 +144,8 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) 
             value = saved.at(key);
     }
     method::TrainConfig c = method::TrainConfig::from_json(merged);
-    c.checkpoint_every = a.integer("checkpoint-every");
     c.log_every = std::max<std::int64_t>(1, a.integer("log-every"));
+    check_train_config(c);
     return c;
 }
 
@@ -158,6 +162,7 @@ method::ProbeConfig probe_config_from(const Args& a) {
     p.patience = a.integer("probe-patience");
     p.lr = a.number("probe-lr");
     p.batch_size = a.integer("probe-batch");
+    check_probe_config(p);
     return p;
 }
 
@@ -167,7 +172,7 @@ void add_runtime_options(Args& a) {
 }
 
 Device device_from(const Args& a) {
-    if (a.integer("threads") > 0) set_num_threads(static_cast<int>(a.integer("threads")));
+    if (int n = checked_threads(a.integer("threads")); n > 0) set_num_threads(n);
     Device d = Device::parse(a.str("device"));
     backend_for(d);  // fails now, with a clear message, when the device cannot be used
     return d;

@@ -23,6 +23,26 @@
 #include <ucontext.h>
 #endif
 
+// AddressSanitizer tracks one stack per thread; a fiber switch it is not told about makes it
+// report false stack overflows and poison the wrong memory, so every switch is announced
+// (https://github.com/google/sanitizers/issues/189, the fiber-switch API).
+#if defined(__SANITIZE_ADDRESS__)
+#define DCODR_SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DCODR_SIM_ASAN 1
+#endif
+#endif
+#if DCODR_SIM_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+// A fiber that finished never unwinds its frames, so their redzones stay poisoned; the next
+// block's fiber on the same stack memory starts clean.
+#define DCODR_SIM_FRESH_STACK(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define DCODR_SIM_FRESH_STACK(p, n) ((void)0)
+#endif
+
 thread_local uint3 threadIdx;
 thread_local uint3 blockIdx;
 thread_local dim3 blockDim;
@@ -64,9 +84,15 @@ dcodr_sim_switch:
 )");
 struct Context {
     void* sp = nullptr;
+    const void* stack_bottom = nullptr;  // for the sanitizer annotations (unused otherwise)
+    std::size_t stack_size = 0;
+    void* fake_stack = nullptr;
 };
-void switch_context(Context& from, Context& to) { dcodr_sim_switch(&from.sp, to.sp); }
+void raw_switch(Context& from, Context& to) { dcodr_sim_switch(&from.sp, to.sp); }
 void make_context(Context& c, char* stack, std::size_t size, void (*entry)()) {
+    DCODR_SIM_FRESH_STACK(stack, size);
+    c.stack_bottom = stack;
+    c.stack_size = size;
     auto top = reinterpret_cast<std::uintptr_t>(stack + size) & ~std::uintptr_t(15);
     auto* sp = reinterpret_cast<std::uintptr_t*>(top);
     *--sp = 0;                                            // entry's return address: it never returns
@@ -77,15 +103,40 @@ void make_context(Context& c, char* stack, std::size_t size, void (*entry)()) {
 #else
 struct Context {
     ucontext_t uc;
+    const void* stack_bottom = nullptr;
+    std::size_t stack_size = 0;
+    void* fake_stack = nullptr;
 };
-void switch_context(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
+void raw_switch(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
 void make_context(Context& c, char* stack, std::size_t size, void (*entry)()) {
+    DCODR_SIM_FRESH_STACK(stack, size);
+    c.stack_bottom = stack;
+    c.stack_size = size;
     getcontext(&c.uc);
     c.uc.uc_stack.ss_sp = stack;
     c.uc.uc_stack.ss_size = size;
     c.uc.uc_link = nullptr;
     makecontext(&c.uc, entry, 0);
 }
+#endif
+
+#if DCODR_SIM_ASAN
+// The context that made the last switch on this host thread: whoever arrives records the
+// stack it came from there (the only way to learn the scheduler's own, the host thread's stack).
+thread_local Context* g_switch_from = nullptr;
+void arrived(Context& me) {
+    __sanitizer_finish_switch_fiber(me.fake_stack, &g_switch_from->stack_bottom, &g_switch_from->stack_size);
+}
+void switch_context(Context& from, Context& to) {
+    g_switch_from = &from;
+    __sanitizer_start_switch_fiber(&from.fake_stack, to.stack_bottom, to.stack_size);
+    raw_switch(from, to);
+    arrived(from);
+}
+void fiber_started(Context& me) { arrived(me); }
+#else
+void switch_context(Context& from, Context& to) { raw_switch(from, to); }
+void fiber_started(Context&) {}
 #endif
 
 // ---------------------------------------------------------------- stacks
@@ -217,6 +268,7 @@ void yield(Wait w, unsigned mask, const char* what) {
 
 void fiber_entry() {
     BlockRun& r = *g_run;
+    fiber_started(r.fibers[r.current].ctx);
     r.body(r.ctx);
     yield(Wait::done, 0, "");
     __builtin_unreachable();

@@ -1,0 +1,28 @@
+// Size limits for decoded images, and a better message than stb's when it refuses one.
+// stb gives up on a very large PNG with its last probe's reason ("unknown image type"), which
+// reads as a wrong format; we read the PNG header ourselves to say what is really wrong.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace dcodr::data {
+
+// At most this many pixels per image (16384 x 16384); a decoded RGB image is then <= 768 MiB.
+constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 28;
+
+// Throws "cannot decode image '<name>': W x H pixels is more than ..." when over the limit.
+void check_image_dimensions(std::int64_t width, std::int64_t height, const std::string& name);
+// Refuses a JPEG whose Huffman tables stb cannot hold: a DHT table with more than 256 codes
+// makes stb (the packaged 2022 version) write past its 257-entry size list, a heap overflow
+// found by tests/fuzz/fuzz_image. Non-JPEG bytes pass untouched.
+void check_jpeg_tables(const std::uint8_t* bytes, std::size_t size, const std::string& name);
+// The same for a file (read only when it starts like a JPEG).
+void check_jpeg_file(const std::string& path);
+// Why stb could not read `head` (the file's first bytes): names an oversized PNG's size,
+// otherwise stb's reason with the formats we accept.
+std::string undecodable_reason(const std::uint8_t* head, std::size_t n, const char* stb_reason);
+// Same, reading the first bytes of the file at `path`.
+std::string undecodable_file_reason(const std::string& path, const char* stb_reason);
+
+}  // namespace dcodr::data

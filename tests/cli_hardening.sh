@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The dcodr tool refuses absurd options and unsafe output folders with a message naming the
+# flag or the file, before doing any work (issue 12; docs/reliability.md). Each case failed,
+# hung or silently succeeded before the fix.
+set -euo pipefail
+dcodr="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tiny=(--depth 18 --width 0.0625 --hidden 8 --code-dim 4 --image-size 16 --images-per-domain 2
+      --synthetic-count 64 --lr 1e-3)
+
+# expect_error <text the message must contain> <dcodr args...>: non-zero exit, message, no hang.
+expect_error() {
+    local want="$1"
+    shift
+    if timeout 60 "$dcodr" "$@" > "$work/out.txt" 2> "$work/err.txt"; then
+        echo "FAIL: dcodr $* succeeded; expected an error containing: $want"
+        exit 1
+    fi
+    if ! grep -qF -- "$want" "$work/err.txt"; then
+        echo "FAIL: dcodr $*: expected an error containing: $want; got:"
+        cat "$work/err.txt"
+        exit 1
+    fi
+}
+
+# Numeric options: one validation pass, messages name the flag.
+expect_error "--threads must be in [0, 1024]" train --threads 100000 --out "$work/t"
+expect_error "--steps must be in" train --steps -5 --out "$work/t"
+expect_error "--epochs must be in" train --epochs 0 --out "$work/t"
+expect_error "--epochs must be in" train --epochs -1 --out "$work/t"
+expect_error "--tau must be" train --tau inf --out "$work/t"
+expect_error "--tau must be" train --tau 1e-30 --out "$work/t"
+expect_error "--lr must be" train --lr -1 --out "$work/t"
+expect_error "--beta1 must be" train --beta1 2 --out "$work/t"
+expect_error "--lr-gamma must be" train --lr-gamma nan --out "$work/t"
+expect_error "--images-per-domain must be" train --images-per-domain 1000000 --out "$work/t"
+expect_error "--image-size must be" train --image-size 100000 --out "$work/t"
+expect_error "--probe-batch must be" train --probe-batch 1 --eval --out "$work/t"
+expect_error "--out must name an output folder" train "${tiny[@]}" --steps 1 --out ""
+test ! -e "$work/t"  # nothing was created for a refused command line
+expect_error "--probe-batch must be" eval --weights "$work/none.safetensors" --probe-batch 1
+expect_error "--probe-epochs must be" eval --weights "$work/none.safetensors" --probe-epochs 0
+expect_error "--probe-patience must be" eval --weights "$work/none.safetensors" --probe-patience 0
+expect_error "--probe-lr must be" eval --weights "$work/none.safetensors" --probe-lr nan
+
+# A FIFO as the data set is refused at once (fopen on it blocked forever).
+mkfifo "$work/pipe.npz"
+expect_error "is a FIFO" train --data "$work/pipe.npz" "${tiny[@]}" --steps 1 --out "$work/t"
+
+# The output folder: a file where the folder should be.
+touch "$work/afile"
+expect_error "cannot create the output folder" train "${tiny[@]}" --steps 1 --out "$work/afile/run"
+
+# A run, then: stale temp files are cleaned, a fresh run starts a fresh log, the checkpoint
+# keeps --checkpoint-every, and resuming with other data is refused.
+run="$work/run"
+"$dcodr" train "${tiny[@]}" --steps 2 --checkpoint-every 1 --out "$run" 2> /dev/null
+test "$(wc -l < "$run/train_log.jsonl")" -eq 2
+grep -aq '\\"checkpoint_every\\":1' "$run/checkpoint.safetensors" || grep -aq '"checkpoint_every":1' "$run/checkpoint.safetensors"
+sh -c 'exit 0' & dead=$!
+wait "$dead"
+echo partial > "$run/checkpoint.safetensors.tmp.$dead"
+"$dcodr" train "${tiny[@]}" --steps 3 --out "$run" 2> "$work/fresh.txt"
+test ! -e "$run/checkpoint.safetensors.tmp.$dead"
+grep -q "removed 1 temporary file" "$work/fresh.txt"
+grep -q "fresh run in" "$work/fresh.txt"
+test "$(wc -l < "$run/train_log.jsonl")" -eq 3  # not 2 + 3 lines of two different runs
+expect_error "trained on different data" train --resume --steps 4 --data-seed 8 --synthetic-count 64 --out "$run"
+
+# Two runs into one folder: the second is refused while the first holds the lock (held here
+# by this shell, on fd 9, the way a running dcodr holds it).
+exec 9>> "$run/.lock"
+flock -n 9
+expect_error "is in use by another dcodr run" train "${tiny[@]}" --steps 1 --out "$run"
+exec 9>&-
+"$dcodr" train "${tiny[@]}" --steps 1 --out "$run" 2> /dev/null  # released: runs again
+echo "cli hardening test passed"

@@ -1,0 +1,28 @@
+// The one validation pass over the numeric options of train / eval / encode: ranges,
+// finiteness, and products that must fit (batch memory). Every message names the flag, so a
+// bad value is refused before any work instead of training silently on nonsense (--steps -5
+// became a 200-epoch run, --tau inf, --lr -1, --probe-batch 1 were all accepted).
+#pragma once
+#include <cstdint>
+
+#include "data/dataset.h"
+#include "method/evaluation.h"
+#include "method/trainer.h"
+#include "tools/args.h"
+
+namespace dcodr::tools {
+
+// Values after merging a checkpoint's saved configuration on --resume are checked the same way.
+void check_train_config(const method::TrainConfig& c);
+void check_probe_config(const method::ProbeConfig& p);
+// --threads: 0 keeps the default; above kMaxThreads is refused; above the machine's cores the
+// count is lowered to the cores with a note on stderr (1000 threads took 48 s for 2 steps).
+constexpr std::int64_t kMaxThreads = 1024;
+int checked_threads(std::int64_t requested);
+// --synthetic-count (the other data options are checked where they are used).
+void check_data_options(const Args& a);
+// For a CSV whose images differ in size: resize them to --image-size where the command has
+// that option (train, demo) instead of refusing.
+data::CsvOptions csv_options_from(const Args& a);
+
+}  // namespace dcodr::tools
