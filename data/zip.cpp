@@ -1,5 +1,6 @@
 #include "data/zip.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -115,7 +116,7 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
             // A field may not claim more bytes than the extra area has left (reading past it
             // was a heap over-read on a crafted ZIP64 entry).
             DCODR_CHECK(len <= xlen - q - 4,
-                        "'{}' is not a valid npz file: zip directory entry '{}' has an extra field of {} bytes with "
+                        "'{}' is not a valid npz/zip file: zip directory entry '{}' has an extra field of {} bytes with "
                         "only {} left",
                         path, z.name, len, xlen - q - 4);
             if (id == 0x0001) {
@@ -133,13 +134,15 @@ std::vector<ZipEntry> read_zip_directory(std::FILE* f, const std::string& path) 
             }
             q += 4 + len;
         }
-        // Sizes and offsets from the directory are untrusted: every byte they name must lie in
-        // the file, so nothing later allocates or seeks by a number the file cannot back.
-        DCODR_CHECK(z.local_offset < file_size && z.size <= file_size - z.local_offset &&
-                        z.compressed_size <= file_size - z.local_offset,
-                    "'{}' is not a valid npz file: zip entry '{}' claims {} bytes at offset {}, past the end of the "
-                    "{}-byte file",
-                    path, z.name, z.size, z.local_offset, file_size);
+        // Sizes and offsets from the directory are untrusted: every stored byte they name must lie
+        // in the file, so nothing later allocates or seeks by a number the file cannot back. (A
+        // deflated entry's size is what it inflates to; the inflater bounds that, zip bombs
+        // included.)
+        const std::uint64_t stored = z.method == 0 ? std::max(z.size, z.compressed_size) : z.compressed_size;
+        DCODR_CHECK(z.local_offset < file_size && stored <= file_size - z.local_offset,
+                    "'{}' is not a valid npz/zip file: zip entry '{}' claims {} bytes at offset {}, past the end of "
+                    "the {}-byte file",
+                    path, z.name, stored, z.local_offset, file_size);
         entries.push_back(std::move(z));
         p += 46 + nlen + xlen + clen;
     }
