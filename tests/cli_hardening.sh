@@ -28,6 +28,13 @@ expect_error() {
 expect_error "--threads must be in [0, 1024]" train --threads 100000 --out "$work/t"
 expect_error "--steps must be in" train --steps -5 --out "$work/t"
 expect_error "--epochs must be in" train --epochs 0 --out "$work/t"
+# DCoDR's decoder options.
+expect_error "--gen-channels must be a multiple of 8" train --reconstruction --gen-channels 12 --out "$work/t"
+expect_error "--reconstruction-weight must be" train --reconstruction --reconstruction-weight nan --out "$work/t"
+expect_error "--gen-lr must be" train --reconstruction --gen-lr -1 --out "$work/t"
+expect_error "--embedding-lr must be" train --reconstruction --embedding-lr 0 --out "$work/t"
+expect_error "--perceptual must be auto, vgg16 or pixel" train --reconstruction --perceptual vgg19 --out "$work/t"
+expect_error "multiple of 16" train --reconstruction --image-size 40 --out "$work/t"
 expect_error "--epochs must be in" train --epochs -1 --out "$work/t"
 expect_error "--tau must be" train --tau inf --out "$work/t"
 expect_error "--tau must be" train --tau 1e-30 --out "$work/t"

@@ -19,7 +19,7 @@ namespace dcodr::tools {
 namespace {
 
 // The demo's generator width: the paper's 256 costs ~10x more per step on a CPU (docs/results.md).
-constexpr const char* kDemoGenChannels = "16";
+constexpr const char* kDemoGenChannels = "8";
 
 // For a few test queries, their nearest train neighbours *of other domains*: with a
 // domain-invariant code they share colours, scale and orientation but not the shape.

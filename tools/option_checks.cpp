@@ -48,6 +48,8 @@ void check_train_config(const method::TrainConfig& c) {
                 "take {:.1f} GiB of images alone, more than the {} GiB allowed; lower one of them",
                 c.images_per_domain, domains, c.image_size, static_cast<double>(bytes) / (1 << 30),
                 kMaxBatchBytes >> 30);
+    // Before --lr: a given --gen-lr also sets the encoder's rate (the authors' flag).
+    number_in("gen-lr", c.reconstruction.gen_lr, 0, 10, true);
     number_in("lr", c.lr, 0, 10, true);
     number_in("beta1", c.beta1, 0, 1, false, "", true);
     number_in("beta2", c.beta2, 0, 1, false, "", true);
@@ -58,6 +60,19 @@ void check_train_config(const method::TrainConfig& c) {
     number_in("clip-grad-norm", c.clip_grad_norm, 0, 1e30, false, " (0 = off)");
     integer_in("checkpoint-every", c.checkpoint_every, 0, std::int64_t{1} << 40, " (0 = every epoch)");
     integer_in("log-every", c.log_every, 1, std::int64_t{1} << 40);
+    // DCoDR's decoder (checked with or without --reconstruction: a saved config may turn it on).
+    const auto& r = c.reconstruction;
+    number_in("reconstruction-weight", r.weight, 0, 1e6, false);
+    integer_in("gen-channels", r.gen_channels, 8, 4096, " (a multiple of 8)");
+    DCODR_CHECK(r.gen_channels % 8 == 0, "--gen-channels must be a multiple of 8 (the trunk widens by 1/8, 1/4, 1), "
+                "got {}", r.gen_channels);
+    integer_in("domain-dim", r.domain_dim, 1, 65536);
+    number_in("embedding-lr", r.embedding_lr, 0, 10, true);
+    DCODR_CHECK(r.perceptual == "auto" || r.perceptual == "vgg16" || r.perceptual == "pixel",
+                "--perceptual must be auto, vgg16 or pixel, got '{}'", r.perceptual);
+    DCODR_CHECK(!r.enabled || c.image_size % 16 == 0,
+                "--reconstruction needs --image-size to be a multiple of 16 (the generator doubles 4 times), got {}",
+                c.image_size);
 }
 
 void check_probe_config(const method::ProbeConfig& p) {
