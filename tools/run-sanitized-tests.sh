@@ -23,12 +23,8 @@ log=$(mktemp)
 DCODR_THREADS="${DCODR_THREADS:-2}" meson test -C "$build_dir" --print-errorlogs --num-processes 1 \
   --timeout-multiplier 4 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -1)
-fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -1)
-skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$log" | tail -1)
-timeout=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" | tail -1)
-rm -f "$log"
 end=$(date +%s)
-echo "sanitized tests: ${ok:-0} passed, $(( ${fail:-0} + ${timeout:-0} )) failed, ${skip:-0} skipped" \
-     "(build $((built - start)) s, tests $((end - built)) s)"
+source tools/test-summary.sh
+echo "sanitized tests: $(test_counts "$log") (build $((built - start)) s, tests $((end - built)) s)"
+rm -f "$log"
 exit "$status"
