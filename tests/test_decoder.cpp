@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "autograd/functional.h"
 #include "autograd/gradcheck.h"
+#include "data/synthetic.h"
 #include "method/reconstruction_loss.h"
+#include "method/translate.h"
 #include "nn/generator.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
@@ -277,4 +280,40 @@ TEST_CASE("random-weight VGG16 is seeded and leaves the default generator where 
     method::ReconstructionLoss other(po, Device::cpu());
     REQUIRE(norm_of(sub(other.vgg()->state_dict()[0].tensor, a.vgg()->state_dict()[0].tensor)) > 0);
     REQUIRE_THAT(a.describe(), Catch::Contains("RANDOM"));
+}
+
+TEST_CASE("translate: rows spread over the domains; the grid is input then one rendering per domain") {
+    data::Dataset ds = data::shapes::generate(40, 3);
+    auto rows = method::pick_rows(ds, 8);
+    REQUIRE(rows.size() == 8);
+    std::set<std::int64_t> distinct(rows.begin(), rows.end()), domains;
+    for (auto i : rows) domains.insert(ds.domains[static_cast<std::size_t>(i)]);
+    REQUIRE(distinct.size() == 8);
+    REQUIRE(static_cast<std::int64_t>(domains.size()) == ds.n_domains);
+    auto all = method::pick_rows(ds, 1000);  // more than there are: every image once
+    REQUIRE(std::set<std::int64_t>(all.begin(), all.end()).size() == static_cast<std::size_t>(ds.count));
+
+    nn::manual_seed(2);
+    nn::DcodrEncoder enc({18, 0.125, 16, 3, false});
+    nn::GeneratorConfig g = tiny_generator(3);
+    g.n_domains = ds.n_domains;
+    nn::DcodrDecoder dec(g);
+    std::vector<std::int64_t> picked(rows.begin(), rows.begin() + 3), columns = {0, 2};
+    Tensor tiles = method::domain_swap_tiles(enc, dec, ds, picked, columns, Device::cpu());
+    REQUIRE(tiles.shape() == Shape{9, 3, 16, 16});
+    // First tile of each row: the input; then the row's code drawn with the column's latent.
+    REQUIRE_CLOSE(tiles.slice(0, 3, 4), data::load_batch(ds, {picked[1]}, {16, 16, 3}), 0, 0);
+    Tensor codes = l2_normalize(enc.forward(data::load_batch(ds, {picked[1]}, {16, 16, 3})), 1);
+    Tensor drawn = dec.forward(codes, Tensor::from_vector(std::vector<std::int64_t>{2}, {1}));
+    REQUIRE_CLOSE(tiles.slice(0, 5, 6), drawn, 1e-6, 1e-5);
+    REQUIRE_THROWS_WITH(method::domain_swap_tiles(enc, dec, ds, picked, {7}, Device::cpu()),
+                        Catch::Contains("domain 7 out of range"));
+    // Batches of 16 over 40 images (the last one partial) weigh every image once: the same as
+    // one batch of all 40.
+    std::vector<std::int64_t> every(static_cast<std::size_t>(ds.count));
+    for (std::int64_t i = 0; i < ds.count; ++i) every[static_cast<std::size_t>(i)] = i;
+    Tensor images = data::load_batch(ds, every, {16, 16, 3});
+    double whole = l1_loss(dec.forward(l2_normalize(enc.forward(images), 1), data::batch_domains(ds, every)), images)
+                       .item();
+    REQUIRE(method::reconstruction_error(enc, dec, ds, Device::cpu(), 16) == Approx(whole).epsilon(1e-5));
 }
