@@ -50,7 +50,8 @@ void add_train_options(Args& a) {
     a.option("images-per-domain", "32", "images of each domain per batch");
     a.option("augmentations", "blur,high_contrast,crop,high_saturation",
              "positive transforms (also: hflip,vflip,rotation,erasing,hue,brightness_low,brightness_high,"
-             "contrast_low,grayscale,simsiam)");
+             "contrast_low,grayscale,simsiam, 'all' = the authors' 13 single ones; their names (gblurr, affine, ...) "
+             "work too; textbook variants: rotation_bilinear,erasing_rect,simsiam_paper)");
     a.option("lr", "1e-4", "Adam learning rate");
     a.option("beta1", "0.5", "Adam beta1");
     a.option("beta2", "0.999", "Adam beta2");
