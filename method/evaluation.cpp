@@ -316,15 +316,25 @@ std::vector<float> attribute_as_target(const data::Dataset& ds, std::int64_t a) 
 
 }  // namespace
 
+void check_eval_options(const ProbeConfig& config, const data::Dataset& test) {
+    const auto& names = test.attribute_names;
+    auto check = [&](const std::string& name, const char* flag) {
+        if (std::find(names.begin(), names.end(), name) != names.end()) return;
+        std::string all;
+        for (auto& n : names) all += (all.empty() ? "" : ", ") + n;
+        fail("{}: '{}' is not an attribute of {} (attributes: {})", flag, name, test.source, all.empty() ? "none" : all);
+    };
+    for (const auto& r : config.regress) check(r, "--probe-regress");
+    for (const auto& [name, tol] : config.retrieval.tolerance) check(name, "--retrieval-tolerance");
+    for (const auto& name : config.retrieval.circular) check(name, "--circular");
+}
+
 EvalReport evaluate(nn::DcodrEncoder& encoder, const data::Dataset& train_in, const data::Dataset& test_in,
                     std::int64_t image_size, const ProbeConfig& config, Device device, const std::string& name,
                     bool verbose) {
     EvalReport report;
     report.name = name;
-    for (const auto& r : config.regress)
-        DCODR_CHECK(std::find(test_in.attribute_names.begin(), test_in.attribute_names.end(), r) !=
-                        test_in.attribute_names.end(),
-                    "--probe-regress: '{}' is not an attribute of {}", r, test_in.source);
+    check_eval_options(config, test_in);
     // With split_test the train set plays no part (the authors' CelebA evaluation).
     data::Dataset split_fit, split_score;
     if (config.split_test > 0) {

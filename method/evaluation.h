@@ -103,6 +103,10 @@ struct EvalReport {
     json::Value to_json() const;
 };
 
+// Refuses attribute names in --probe-regress, --retrieval-tolerance and --circular that `test`
+// does not have (before a long training run, not after it).
+void check_eval_options(const ProbeConfig& config, const data::Dataset& test);
+
 EvalReport evaluate(nn::DcodrEncoder& encoder, const data::Dataset& train, const data::Dataset& test,
                     std::int64_t image_size, const ProbeConfig& config, Device device, const std::string& name = "",
                     bool verbose = false);

@@ -48,6 +48,7 @@ int cmd_train(int argc, char** argv) {
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
+    if (a.enabled("eval")) method::check_eval_options(probe_config_from(a), test);  // typos fail now, not after training
     const std::int64_t min_images = a.integer("min-domain-images");
     DCODR_CHECK(min_images >= 0, "--min-domain-images must be 0 or more, got {}", min_images);
     const data::Dataset fit_set = min_images > 1 ? data::keep_domains_with_at_least(train, min_images) : data::Dataset{};
