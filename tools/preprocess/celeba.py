@@ -5,7 +5,9 @@ Input (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, "Align&Cropped Images"
   img_align_celeba/            the 202,599 aligned 178 x 218 JPEGs (img_align_celeba.zip)
   identity_CelebA.txt          "000001.jpg 2880" per line: the identity of each image
   list_landmarks_align_celeba.txt   5 landmarks (eyes, nose, mouth corners) per image
-  list_attr_celeba.txt         optional: the 40 binary attributes, stored as `contents`
+  list_attr_celeba.txt         optional: the 40 binary attributes, stored as `contents` (dcodr then
+                               probes them too; leave the file out to evaluate as the authors do:
+                               identity and landmarks only)
 
 As the authors' scripts/prepare_celeba_x64.py: the 128 x 128 centre crop, shrunk to 64 x 64 (2 x 2
 means, what their cv2.resize does at this factor); the domain is the identity, numbered per file;
