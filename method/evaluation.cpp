@@ -305,6 +305,9 @@ namespace {
 std::pair<data::Dataset, data::Dataset> split_test_set(const data::Dataset& test, double fraction, std::uint64_t seed) {
     data::Dataset kept = data::keep_domains_with_at_least(test, 2);
     auto [fit_idx, score_idx] = data::split_indices_by_domain(kept, fraction, seed);
+    DCODR_CHECK(fit_idx.size() >= 2 && !score_idx.empty(),
+                "--probe-on-test {}: {} images of {} leave {} to train the probes and {} to score them; too few",
+                fraction, kept.count, test.source, fit_idx.size(), score_idx.size());
     return {kept.subset(fit_idx), kept.subset(score_idx)};
 }
 
