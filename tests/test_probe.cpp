@@ -68,11 +68,12 @@ TEST_CASE("the regression probe learns a target the codes carry, not one they la
     Tensor codes = Tensor::from_vector(v, {n, 8}, DType::f32);
     Tensor tr = codes.slice(0, 0, 450).contiguous(), te = codes.slice(0, 450, n).contiguous();
     method::ProbeConfig c;
-    c.max_epochs = 60;
+    c.max_epochs = 30;
     c.hidden = 32;
+    c.batch_size = 32;
     auto r = method::train_regression_probe("carried", tr, std::vector<float>(carried.begin(), carried.begin() + 900), te,
                                             std::vector<float>(carried.begin() + 900, carried.end()), 2, c);
-    INFO("test MAE " << r.test_mae << " baseline " << r.baseline_mae);
+    INFO("test MAE " << r.test_mae << " baseline " << r.baseline_mae << " epochs " << r.epochs);
     CHECK(r.dims == 2);
     CHECK(r.baseline_mae > 2.0);                     // the mean guess is off by pixels
     CHECK(r.test_mae < 0.25 * r.baseline_mae);       // the probe is not
