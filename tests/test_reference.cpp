@@ -126,8 +126,8 @@ TEST_CASE("pooling and upsampling kernels match the reference on random shapes")
         // Adaptive bins, including more bins than pixels (overlapping, repeated pixels).
         const std::int64_t oh = dice(1, xs[2] + 2), ow = dice(1, xs[3] + 2);
         INFO("adaptive to " << oh << "x" << ow);
-        REQUIRE_CLOSE(kernels::adaptive_avg_pool2d_forward(x, oh, ow), reference::adaptive_avg_pool2d_forward(x, oh, ow),
-                      kAtol64, kRtol64);
+        REQUIRE_CLOSE(kernels::adaptive_avg_pool2d_forward(x, oh, ow),
+                      reference::adaptive_avg_pool2d_forward(x, oh, ow), kAtol64, kRtol64);
         Tensor gya = random_tensor({xs[0], xs[1], oh, ow}, seed++);
         REQUIRE_CLOSE(kernels::adaptive_avg_pool2d_backward(gya, xs), reference::adaptive_avg_pool2d_backward(gya, xs),
                       kAtol64, kRtol64);

@@ -85,8 +85,9 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dParams& p) {
         for (std::int64_t oh = 0; oh < g.OH; ++oh)
             for (std::int64_t ow = 0; ow < g.OW; ++ow) {
                 double s = 0;
-                const std::int64_t divisor =
-                    for_window(p, g, oh, ow, [&](std::int64_t h, std::int64_t w) { s += vx[(pl * g.H + h) * g.W + w]; });
+                const std::int64_t divisor = for_window(p, g, oh, ow, [&](std::int64_t h, std::int64_t w) {
+                    s += vx[(pl * g.H + h) * g.W + w];
+                });
                 y.push_back(s / static_cast<double>(divisor));
             }
     return f64(y, {x.size(0), x.size(1), g.OH, g.OW});
@@ -102,7 +103,9 @@ Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const Pool2dP
                 // Count the divisor first, then hand each pixel its share.
                 const std::int64_t divisor = for_window(p, g, oh, ow, [](std::int64_t, std::int64_t) {});
                 const double share = vg[(pl * g.OH + oh) * g.OW + ow] / static_cast<double>(divisor);
-                for_window(p, g, oh, ow, [&](std::int64_t h, std::int64_t w) { gx[(pl * g.H + h) * g.W + w] += share; });
+                for_window(p, g, oh, ow, [&](std::int64_t h, std::int64_t w) {
+                    gx[(pl * g.H + h) * g.W + w] += share;
+                });
             }
     return f64(gx, x_shape);
 }
@@ -160,7 +163,8 @@ Tensor upsample_nearest2d_backward(const Tensor& gy, const Shape& x_shape) {
     std::vector<double> gx(static_cast<std::size_t>(shape_numel(x_shape)), 0.0);
     for (std::int64_t pl = 0; pl < planes; ++pl)
         for (std::int64_t h = 0; h < H * s; ++h)
-            for (std::int64_t w = 0; w < W * s; ++w) gx[(pl * H + h / s) * W + w / s] += vg[(pl * H * s + h) * W * s + w];
+            for (std::int64_t w = 0; w < W * s; ++w)
+                gx[(pl * H + h / s) * W + w / s] += vg[(pl * H * s + h) * W * s + w];
     return f64(gx, x_shape);
 }
 
