@@ -82,4 +82,43 @@ flock -n 9
 expect_error "is in use by another dcodr run" train "${tiny[@]}" --steps 1 --out "$run"
 exec 9>&-
 "$dcodr" train "${tiny[@]}" --steps 1 --out "$run" 2> /dev/null  # released: runs again
+
+# The demo takes the same lock, on its folder and on each method's subfolder, before any work.
+demo=(demo "${tiny[@]}" --steps 1 --probe-epochs 1)
+mkdir -p "$work/demo/domain_wise"
+exec 9>> "$work/demo/.lock"
+flock -n 9
+expect_error "is in use by another dcodr run" "${demo[@]}" --out "$work/demo"
+test ! -e "$work/demo/dcodr"  # refused before any work
+exec 9>&-
+exec 9>> "$work/demo/domain_wise/.lock"
+flock -n 9
+expect_error "'$work/demo/domain_wise' is in use by another dcodr run" "${demo[@]}" --out "$work/demo"
+test ! -e "$work/demo/dcodr/train_log.jsonl"  # refused before training the first method
+exec 9>&-
+expect_error "--out must name an output folder" "${demo[@]}" --out ""
+# A CSV of images of different sizes: eval, encode and translate refuse it naming --image-size,
+# and with --image-size resize it as train does (64 rendered images, the first one swapped for
+# a small PNG of another size).
+"$dcodr" generate-data --out "$work/pngs" --count 64 --seed 3 2> /dev/null
+cp "$(dirname "$0")/bad_inputs/small_a.png" "$work/pngs/small_a.png"
+sed '2s|^[^,]*|small_a.png|' "$work/pngs/labels.csv" > "$work/pngs/mixed.csv"
+mixed="$work/pngs/mixed.csv"
+expect_error "need a target size (--image-size)" encode --weights "$run/encoder.safetensors" --data "$mixed" \
+    --out "$work/codes.npy"
+expect_error "--image-size must be in [16, 1024]" encode --weights "$run/encoder.safetensors" --data "$mixed" \
+    --image-size 5 --out "$work/codes.npy"
+"$dcodr" encode --weights "$run/encoder.safetensors" --data "$mixed" --image-size 16 --out "$work/codes.npy" 2> /dev/null
+test "$(od -An -c -j 8 -N 120 "$work/codes.npy" | tr -d ' \n' | grep -o "'shape':([0-9]*,[0-9]*" )" = "'shape':(64,4"
+probe=(--probe-epochs 1 --probe-batch 8)
+expect_error "need a target size (--image-size)" eval --weights "$run/encoder.safetensors" --data "$mixed" "${probe[@]}"
+"$dcodr" eval --weights "$run/encoder.safetensors" --data "$mixed" --test-fraction 0.5 --image-size 16 "${probe[@]}" \
+    --json "$work/eval.json" > /dev/null 2>&1
+grep -q '"domain' "$work/eval.json"
+"$dcodr" train "${tiny[@]}" --reconstruction --gen-channels 8 --domain-dim 8 --steps 1 --out "$work/rec" 2> /dev/null
+expect_error "need a target size (--image-size)" translate --weights "$work/rec/checkpoint.safetensors" \
+    --data "$mixed" --out "$work/swap.png"
+"$dcodr" translate --weights "$work/rec/checkpoint.safetensors" --data "$mixed" --image-size 16 --rows 2 \
+    --columns 2 --out "$work/swap.png" > /dev/null 2>&1
+test -s "$work/swap.png"
 echo "cli hardening test passed"

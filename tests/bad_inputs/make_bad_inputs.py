@@ -111,7 +111,7 @@ if WRITE:
         f.write(png(6, 5))
 put("huge_png.csv", b"path,domain\nsmall_a.png,0\nhuge.png,1\n", "a PNG of 100000 x 100000 pixels")
 # 9. Images of different sizes without a target size: the message names the flag to use.
-put("mixed_sizes.csv", b"path,domain\nsmall_a.png,0\nsmall_b.png,1\n", "dcodr train: --image-size")
+put("mixed_sizes.csv", b"path,domain\nsmall_a.png,0\nsmall_b.png,1\n", "target size (--image-size)")
 # 10. A CSV domain id that would size a per-class table of 10^11 entries.
 put("huge_domain.csv", b"path,domain\nsmall_a.png,0\nsmall_a.png,99999999999\n", "integer labels must be >= 0 and below 16777216")
 # 11. A CSV row naming a folder, not an image.
