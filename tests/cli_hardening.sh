@@ -44,6 +44,8 @@ expect_error "--lr-gamma must be" train --lr-gamma nan --out "$work/t"
 expect_error "--images-per-domain must be" train --images-per-domain 1000000 --out "$work/t"
 expect_error "--image-size must be" train --image-size 100000 --out "$work/t"
 expect_error "--probe-batch must be" train --probe-batch 1 --eval --out "$work/t"
+expect_error "--synthetic-count must be in" train --synthetic-count 4 --out "$work/t"
+expect_error "--clip-grad-norm must be" train --clip-grad-norm -1 --out "$work/t"
 expect_error "--out must name an output folder" train "${tiny[@]}" --steps 1 --out ""
 test ! -e "$work/t"  # nothing was created for a refused command line
 expect_error "--probe-batch must be" eval --weights "$work/none.safetensors" --probe-batch 1
