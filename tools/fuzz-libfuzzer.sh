@@ -43,10 +43,9 @@ compile() {  # compile SRC -> prints the object's path
   echo "$obj"
 }
 objs=()
-for s in "${parser_sources[@]}"; do
-  o=$(compile "$s") || exit 1
-  objs+=("$o")
-done
+for s in "${parser_sources[@]}"; do objs+=("$out/obj/$(echo "$s" | tr / _).o"); done
+# Two compilers at a time.
+printf '%s\n' "${parser_sources[@]}" | xargs -P 2 -I{} bash -c "$(declare -p flags out); $(declare -f compile); compile {} > /dev/null" || exit 1
 for t in "${targets[@]}"; do
   h=$(compile "tests/fuzz/fuzz_$t.cpp") || exit 1
   # The parser objects come first, so the library's uninstrumented copies of them are not used.
