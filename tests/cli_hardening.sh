@@ -67,6 +67,8 @@ run="$work/run"
 "$dcodr" train "${tiny[@]}" --steps 2 --checkpoint-every 1 --out "$run" 2> /dev/null
 test "$(wc -l < "$run/train_log.jsonl")" -eq 2
 grep -aq '\\"checkpoint_every\\":1' "$run/checkpoint.safetensors" || grep -aq '"checkpoint_every":1' "$run/checkpoint.safetensors"
+"$dcodr" train "${tiny[@]}" --resume --steps 3 --out "$run" 2> /dev/null  # no --checkpoint-every: the saved one
+grep -aq '\\"checkpoint_every\\":1' "$run/checkpoint.safetensors" || grep -aq '"checkpoint_every":1' "$run/checkpoint.safetensors"
 sh -c 'exit 0' & dead=$!
 wait "$dead"
 echo partial > "$run/checkpoint.safetensors.tmp.$dead"
@@ -99,6 +101,9 @@ expect_error "'$work/demo/domain_wise' is in use by another dcodr run" "${demo[@
 test ! -e "$work/demo/dcodr/train_log.jsonl"  # refused before training the first method
 exec 9>&-
 expect_error "--out must name an output folder" "${demo[@]}" --out ""
+expect_error "--lr must be" "${demo[@]}" --lr -1 --out "$work/demo-bad"
+expect_error "--synthetic-count must be in" demo --synthetic-count 4 --out "$work/demo-bad"
+test ! -e "$work/demo-bad"  # refused before the folder was made
 # A CSV of images of different sizes: eval, encode and translate refuse it naming --image-size,
 # and with --image-size resize it as train does (64 rendered images, the first one swapped for
 # a small PNG of another size).

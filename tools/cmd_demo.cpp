@@ -15,6 +15,7 @@
 #include "tensor/ops.h"
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/option_checks.h"
 
 namespace dcodr::tools {
 
@@ -87,6 +88,10 @@ int cmd_demo(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     Device device = device_from(a);
     const std::string out = a.str("out");
+    // Bad options are refused before the output folder is made.
+    check_data_options(a);
+    train_config_from(a);
+    probe_config_from(a);
     // The same guard as train's, before any work: locked against a second run, writable, stale
     // temp files removed; for the demo's folder and each method's, where a `dcodr train` could
     // point too.

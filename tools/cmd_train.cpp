@@ -43,6 +43,7 @@ int cmd_train(int argc, char** argv) {
             std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
     }
     config.device = device_from(a);
+    check_data_options(a);  // before the output folder is made: a refused command line leaves nothing behind
     method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
