@@ -7,7 +7,8 @@
 # a normal build, so the build takes minutes, not the hour an instrumented whole library takes.
 # Each parser starts from its seed corpus (tests/fuzz/corpus/<parser>) and grows a working
 # corpus in build-libfuzzer/corpus/<parser>; a finding stops that parser with the report and
-# leaves the input as build-libfuzzer/crash-<parser>-*. Two parsers at a time, niced.
+# leaves the input as build-libfuzzer/crash-<parser>-*. DCODR_FUZZ_JOBS parsers at a time
+# (default 2), niced.
 #   bash tools/fuzz-libfuzzer.sh [seconds per parser, default 600] [parser...]
 # Parsers: npy npz safetensors json image csv torch. Last long run: docs/reliability.md.
 set -uo pipefail
@@ -59,6 +60,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:suppre
 logs="$out/logs"
 mkdir -p "$logs"
 status=0
+jobs="${DCODR_FUZZ_JOBS:-2}"
 run_one() {
   local t="$1" corpus="$out/corpus/$1"
   mkdir -p "$corpus"
@@ -69,12 +71,12 @@ run_one() {
 i=0
 while [ $i -lt ${#targets[@]} ]; do
   pids=()
-  for t in "${targets[@]:$i:2}"; do
+  for t in "${targets[@]:$i:$jobs}"; do
     run_one "$t" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || status=1; done
-  i=$((i + 2))
+  i=$((i + jobs))
 done
 # One line per parser: runs, rate, and libFuzzer's last status line (cov = coverage edges,
 # ft = features, corp = corpus entries/bytes); then any finding.
