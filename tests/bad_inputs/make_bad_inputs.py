@@ -125,7 +125,7 @@ cases.append(("jpeg_huffman_overflow3.jpg", "a Huffman table with"))  # counts r
 # Also found by fuzz_image: an empty IDAT chunk made stb call memcpy(NULL, src, 0) (UBSan);
 # data/stb_impl.c skips zero-length copies. The file is refused as a corrupt PNG.
 cases.append(("png_empty_idat.png", "cannot decode image"))
-# Found by tools/fuzz-libfuzzer.sh: a 246-byte BMP whose header claims 8 x 16252680 pixels; stb
+# Found by tools/fuzz-libfuzzer.sh: a 161-byte BMP whose header claims 8 x 16252680 pixels; stb
 # decoded it, padding with zeros, for minutes. data/image_limits.cpp compares the claim with the
 # file's size.
 cases.append(("bmp_forged_height.bmp", "bytes of pixel data"))
