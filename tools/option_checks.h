@@ -22,7 +22,7 @@ int checked_threads(std::int64_t requested);
 // --synthetic-count (the other data options are checked where they are used).
 void check_data_options(const Args& a);
 // For a CSV whose images differ in size: resize them to --image-size where the command has
-// that option (train, demo) instead of refusing.
+// that option (train, demo; eval, encode, translate when it is not 0) instead of refusing.
 data::CsvOptions csv_options_from(const Args& a);
 
 }  // namespace dcodr::tools
