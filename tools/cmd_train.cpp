@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/npy.h"
+#include "method/dataset_preset.h"
 #include "method/run_folder.h"
 #include "nn/atomic_file.h"
 #include "nn/safetensors.h"
@@ -40,12 +41,20 @@ int cmd_train(int argc, char** argv) {
         config = resume_config_from(a, json::parse(saved->second));
         if (a.given("init"))
             std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
+        if (a.given("dataset-preset"))
+            std::cerr << "note: --dataset-preset is ignored with --resume: the settings come from " << ckpt << "\n";
     }
     config.device = device_from(a);
     method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
+    if (!config.dataset_preset.empty()) {
+        const std::string note =
+            method::dataset_preset_mismatch(method::find_dataset_preset(config.dataset_preset), train);
+        if (!note.empty()) std::cerr << note << "\n";
+    }
+    std::cerr << "batches: " << method::describe_batches(config) << "\n";
     method::Trainer trainer(config, train);
     if (a.enabled("resume")) {
         trainer.load_checkpoint(ckpt);
