@@ -443,11 +443,12 @@ void Trainer::load_checkpoint(const std::string& path) {
     nn::SafetensorsContent c = nn::load_safetensors(path);
     check_checkpoint_guards(c.metadata, data_, path);
     // The cursor means something only to the sampler that wrote it. Checkpoints written before
-    // there was a choice name none: theirs was the coverage sampler.
+    // there was a choice name none: theirs was the coverage sampler. (A file without a cursor is
+    // no checkpoint; the checks below say what it lacks.)
     const auto kind = c.metadata.find("dcodr.sampler");
     const std::string saved_sampler = kind != c.metadata.end() ? kind->second : "coverage";
     const std::string sampler = data::sampler_kind_name(sampler_options(config_).kind);
-    DCODR_CHECK(saved_sampler == sampler,
+    DCODR_CHECK(!c.metadata.count("dcodr.sampler_position") || saved_sampler == sampler,
                 "{}: its batches came from the {} sampler, this run's would come from the {} one (set by --sampler, "
                 "--baseline-batch and --loss); resume with the settings it was trained with",
                 path, saved_sampler, sampler);
