@@ -149,12 +149,14 @@ data::SamplerOptions sampler_options(const TrainConfig& c) {
     return o;
 }
 
-std::string describe_batches(const TrainConfig& c) {
+std::string describe_batches(const TrainConfig& c, std::int64_t n_domains) {
     const data::SamplerOptions o = sampler_options(c);
     if (o.kind == data::SamplerKind::shuffled)
         return fmt::format("shuffled batches of {} from all domains ({} negatives per anchor, the authors' baseline)",
                            o.batch_size, o.batch_size - 1);
-    const std::string k = o.domains_per_batch > 0 ? std::to_string(o.domains_per_batch) : "min(4, domains)";
+    const std::string k = o.domains_per_batch > 0 ? std::to_string(o.domains_per_batch)
+                          : n_domains > 0       ? std::to_string(data::default_domains_per_batch(n_domains))
+                                                : "min(4, domains)";
     return fmt::format("balanced batches of {} domains x {} images ({} sampler)", k, o.images_per_domain,
                        data::sampler_kind_name(o.kind));
 }

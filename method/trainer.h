@@ -79,8 +79,9 @@ struct StepRecord {
 // The sampler a configuration trains with (checks the sampler fields, naming their flags).
 data::SamplerOptions sampler_options(const TrainConfig& config);
 // One line saying which batches a configuration trains on, e.g. "shuffled batches of 64 from
-// all domains (63 negatives per anchor)" (the demo prints it under its table).
-std::string describe_batches(const TrainConfig& config);
+// all domains (63 negatives per anchor)" (the demo prints it under its table); n_domains, when
+// known, resolves the default domains per batch.
+std::string describe_batches(const TrainConfig& config, std::int64_t n_domains = 0);
 
 // What the perceptual part of the reconstruction loss is when --perceptual is auto: VGG16 with
 // the given ImageNet weights, else the fallback chosen by measurement (docs/results.md).

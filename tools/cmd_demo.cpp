@@ -120,8 +120,8 @@ int cmd_demo(int argc, char** argv) {
         r["first_loss"] = steps.empty() ? 0.0 : steps.front().loss;
         r["last_loss"] = steps.empty() ? 0.0 : steps.back().loss;
         r["config"] = c.to_json();
-        r["batches"] = method::describe_batches(c);
-        batch_notes += fmt::format("{:<12} {}\n", name + ":", method::describe_batches(c));
+        r["batches"] = method::describe_batches(c, train.n_domains);
+        batch_notes += fmt::format("{:<12} {}\n", name + ":", method::describe_batches(c, train.n_domains));
         results[name] = r;
         reports.push_back(report);
     }

@@ -54,7 +54,7 @@ int cmd_train(int argc, char** argv) {
             method::dataset_preset_mismatch(method::find_dataset_preset(config.dataset_preset), train);
         if (!note.empty()) std::cerr << note << "\n";
     }
-    std::cerr << "batches: " << method::describe_batches(config) << "\n";
+    std::cerr << "batches: " << method::describe_batches(config, train.n_domains) << "\n";
     method::Trainer trainer(config, train);
     if (a.enabled("resume")) {
         trainer.load_checkpoint(ckpt);
