@@ -279,3 +279,23 @@ TEST_CASE("with --head, the saved encoder carries the head and its output is the
                         Catch::Contains("dcodr.code") && Catch::Contains("contradicts.safetensors"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("an epoch is N // 128 batches with the authors' sampler, N // 64 for the shuffled baseline") {
+    auto ds = testing::tiny_shapes(300);  // 4 domains of about 75
+    auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 0);
+    cfg.images_per_domain = 32;
+    cfg.epochs = 3;
+    {
+        method::Trainer authors(cfg, ds);
+        REQUIRE(authors.total_steps() == 3 * (300 / 128));
+    }
+    auto coverage = cfg;
+    coverage.sampler = "coverage";  // every image each epoch: 3 chunks of 32 per domain, 3 batches
+    REQUIRE(method::Trainer(coverage, ds).total_steps() == 3 * 3);
+    auto baseline = testing::tiny_config(method::ContrastiveMode::standard, 0);
+    baseline.epochs = 3;
+    REQUIRE(method::Trainer(baseline, ds).total_steps() == 3 * (300 / 64));
+    baseline.baseline_batch = "balanced";
+    baseline.images_per_domain = 32;
+    REQUIRE(method::Trainer(baseline, ds).total_steps() == 3 * (300 / 128));
+}
