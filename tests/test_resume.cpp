@@ -294,6 +294,7 @@ TEST_CASE("an epoch is N // 128 batches with the authors' sampler, N // 64 for t
     REQUIRE(method::Trainer(coverage, ds).total_steps() == 3 * 3);
     auto baseline = testing::tiny_config(method::ContrastiveMode::standard, 0);
     baseline.epochs = 3;
+    baseline.baseline_batch_size = 64;  // the authors' (tiny_config uses 32)
     REQUIRE(method::Trainer(baseline, ds).total_steps() == 3 * (300 / 64));
     baseline.baseline_batch = "balanced";
     baseline.images_per_domain = 32;
