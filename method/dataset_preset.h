@@ -20,6 +20,9 @@ struct DatasetPreset {
     // DCoDR (with the decoder) only; DCoDR-norec has no head and the default rates everywhere.
     bool head_with_decoder = false;        // their DCoDR script's --use-fc-head
     double gen_lr_with_decoder = 0;        // their --gen-lr (also the encoder's rate); 0 = not given
+    // Train only on domains with at least this many images (their get_orig_dataset drops CelebA
+    // identities with 19 or fewer); applied by `dcodr train` as --min-domain-images.
+    std::int64_t min_domain_images = 0;
     // The same in every script (listed so a preset states the whole protocol).
     std::int64_t epochs = 200;
     std::int64_t code_dim = 128;           // --content-dim

@@ -57,6 +57,8 @@ TEST_CASE("each preset sets what the authors' scripts set for that data set") {
             CHECK(method::TrainConfig::from_json(c.to_json()).dataset_preset == e.name);
         }
     }
+    // Their CelebA training drops identities with 19 or fewer images (dcodr train applies it).
+    for (const auto& p : method::dataset_presets()) CHECK(p.min_domain_images == (p.name == "celeba" ? 20 : 0));
     // Without a preset nothing is filled in: the flags' own defaults stand.
     method::TrainConfig plain = config_of({});
     CHECK(plain.epochs == 5);
