@@ -90,6 +90,7 @@ RetrievalResult retrieval(const Tensor& train_codes, const data::Dataset& train,
                           const data::Dataset& test, const RetrievalOptions& options = {});
 
 // Encodes a data set in eval mode, in batches, and L2-normalises: [N, code_dim] float32 CPU.
+// The code is DcodrEncoder::encode's: the head's output when the encoder has a head.
 Tensor encode_dataset(nn::DcodrEncoder& encoder, const data::Dataset& ds, std::int64_t image_size, Device device,
                       std::int64_t batch_size = 256);
 

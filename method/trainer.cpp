@@ -31,6 +31,10 @@ std::string format_duration(double s) {
     return fmt::format("{}s", total);
 }
 
+// Which output of the encoder is its code, in the metadata of the files it is saved in
+// ("dcodr.code"), for their readers (load_encoder): the head's when there is one.
+const char* code_output(const nn::EncoderConfig& e) { return e.head ? "head" : "projection"; }
+
 }  // namespace
 
 json::Value TrainConfig::to_json() const {
@@ -46,6 +50,10 @@ json::Value TrainConfig::to_json() const {
     v["image_size"] = image_size;
     v["domains_per_batch"] = domains_per_batch;
     v["images_per_domain"] = images_per_domain;
+    v["sampler"] = sampler;
+    v["baseline_batch"] = baseline_batch;
+    v["baseline_batch_size"] = baseline_batch_size;
+    v["dataset_preset"] = dataset_preset;
     v["augmentations"] = augmentations;
     v["lr"] = lr;
     v["beta1"] = beta1;
@@ -84,6 +92,15 @@ TrainConfig TrainConfig::from_json(const json::Value& v) {
     c.image_size = v.at("image_size").as_int();
     c.domains_per_batch = v.at("domains_per_batch").as_int();
     c.images_per_domain = v.at("images_per_domain").as_int();
+    if (v.contains("sampler")) {
+        c.sampler = v.at("sampler").as_string();
+        c.baseline_batch = v.at("baseline_batch").as_string();
+        c.baseline_batch_size = v.at("baseline_batch_size").as_int();
+        c.dataset_preset = v.at("dataset_preset").as_string();
+    } else {  // written before the authors' sampler existed: its batches came from the coverage one
+        c.sampler = "coverage";
+        c.baseline_batch = "balanced";
+    }
     c.augmentations = v.at("augmentations").as_string();
     c.lr = v.at("lr").as_double();
     c.beta1 = v.at("beta1").as_double();
@@ -117,6 +134,33 @@ TrainConfig TrainConfig::from_json(const json::Value& v) {
     return c;
 }
 
+data::SamplerOptions sampler_options(const TrainConfig& c) {
+    DCODR_CHECK(c.sampler == "authors" || c.sampler == "coverage",
+                "--sampler must be authors or coverage, got '{}'", c.sampler);
+    DCODR_CHECK(c.baseline_batch == "shuffled" || c.baseline_batch == "balanced",
+                "--baseline-batch must be shuffled or balanced, got '{}'", c.baseline_batch);
+    data::SamplerOptions o;
+    const bool shuffled = c.loss.mode == ContrastiveMode::standard && c.baseline_batch == "shuffled";
+    o.kind = shuffled ? data::SamplerKind::shuffled : data::parse_sampler_kind(c.sampler);
+    o.domains_per_batch = c.domains_per_batch;
+    o.images_per_domain = c.images_per_domain;
+    o.batch_size = c.baseline_batch_size;
+    o.seed = c.seed;
+    return o;
+}
+
+std::string describe_batches(const TrainConfig& c, std::int64_t n_domains) {
+    const data::SamplerOptions o = sampler_options(c);
+    if (o.kind == data::SamplerKind::shuffled)
+        return fmt::format("shuffled batches of {} from all domains ({} negatives per anchor, the authors' baseline)",
+                           o.batch_size, o.batch_size - 1);
+    const std::string k = o.domains_per_batch > 0 ? std::to_string(o.domains_per_batch)
+                          : n_domains > 0       ? std::to_string(data::default_domains_per_batch(n_domains))
+                                                : "min(4, domains)";
+    return fmt::format("balanced batches of {} domains x {} images ({} sampler)", k, o.images_per_domain,
+                       data::sampler_kind_name(o.kind));
+}
+
 PerceptualOptions perceptual_options(const ReconstructionConfig& rec, std::uint64_t seed) {
     PerceptualOptions o;
     o.seed = seed;
@@ -146,7 +190,7 @@ nn::GeneratorConfig generator_config(const TrainConfig& config, std::int64_t n_d
 }
 
 struct Trainer::Impl {
-    std::unique_ptr<data::BalancedSampler> sampler;
+    std::unique_ptr<data::BatchSampler> sampler;
     std::unique_ptr<data::Augmenter> augmenter;
     std::unique_ptr<nn::Adam> adam;
     std::unique_ptr<nn::StepLR> schedule;
@@ -187,10 +231,7 @@ Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
         impl_->reconstruction = std::make_unique<ReconstructionLoss>(po, config_.device);
         if (!config_.quiet) std::cerr << impl_->reconstruction->describe() << "\n";
     }
-    std::int64_t k = config_.domains_per_batch > 0 ? config_.domains_per_batch
-                                                   : data::default_domains_per_batch(data_.n_domains);
-    impl_->sampler = std::make_unique<data::BalancedSampler>(data_.domains, data_.n_domains, k,
-                                                             config_.images_per_domain, config_.seed);
+    impl_->sampler = data::make_sampler(data_.domains, data_.n_domains, sampler_options(config_));
     impl_->augmenter =
         std::make_unique<data::Augmenter>(data::parse_augmentations(config_.augmentations), config_.seed + 1);
     // One Adam, one group per learning rate (the method's): encoder, generator + modulation, domain
@@ -247,7 +288,8 @@ StepRecord Trainer::step() {
     const std::int64_t b = codes.size(0) / 2;
     Tensor z = slice(codes, 0, 0, b);
     Tensor p = slice(codes, 0, b, 2 * b);
-    Tensor contrastive = contrastive_loss(z, p, prep.batch.domains, config_.loss);
+    // The image indices let the loss drop an image's copies from its negatives (padded domains).
+    Tensor contrastive = contrastive_loss(z, p, prep.batch.domains, config_.loss, prep.batch.indices);
     Tensor loss = contrastive, reconstruction;
     if (decoder_) {
         // DCoDR: rebuild each clean image from its normalised code and its domain's latent.
@@ -362,9 +404,11 @@ void Trainer::save_checkpoint(const std::string& path) const {
     for (auto& nt : impl_->adam->state()) tensors.push_back({"optim." + nt.name, nt.tensor});
     nn::SafetensorsMetadata meta;
     meta["dcodr.kind"] = "checkpoint";
+    meta["dcodr.code"] = code_output(config_.encoder);
     meta["dcodr.step"] = std::to_string(step_);
     meta["dcodr.sampler_epoch"] = std::to_string(impl_->next_state.epoch);
     meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
+    meta["dcodr.sampler"] = data::sampler_kind_name(sampler_options(config_).kind);
     meta["dcodr.config"] = config_.to_json().dump();
     if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
     write_checkpoint_guards(meta, data_);
@@ -383,6 +427,7 @@ void Trainer::save_decoder_weights(const std::string& path) const {
 void Trainer::save_weights(const std::string& path) const {
     nn::SafetensorsMetadata meta;
     meta["dcodr.kind"] = "encoder";
+    meta["dcodr.code"] = code_output(config_.encoder);
     meta["dcodr.config"] = config_.to_json().dump();
     meta["format"] = "pt";
     if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
@@ -399,6 +444,16 @@ void Trainer::load_checkpoint(const std::string& path) {
     DCODR_CHECK(!impl_->prefetch, "load_checkpoint: must be called before training starts");
     nn::SafetensorsContent c = nn::load_safetensors(path);
     check_checkpoint_guards(c.metadata, data_, path);
+    // The cursor means something only to the sampler that wrote it. Checkpoints written before
+    // there was a choice name none: theirs was the coverage sampler. (A file without a cursor is
+    // no checkpoint; the checks below say what it lacks.)
+    const auto kind = c.metadata.find("dcodr.sampler");
+    const std::string saved_sampler = kind != c.metadata.end() ? kind->second : "coverage";
+    const std::string sampler = data::sampler_kind_name(sampler_options(config_).kind);
+    DCODR_CHECK(!c.metadata.count("dcodr.sampler_position") || saved_sampler == sampler,
+                "{}: its batches came from the {} sampler, this run's would come from the {} one (set by --sampler, "
+                "--baseline-batch and --loss); resume with the settings it was trained with",
+                path, saved_sampler, sampler);
     nn::require_finite(c.tensors, path);
     std::vector<nn::NamedTensor> model, decoder, optim;
     for (auto& nt : c.tensors) {
@@ -427,6 +482,12 @@ std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device d
     DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
                 path);
     TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
+    // The code is the head's output when the encoder was trained with one (files written before
+    // this field existed say so through their configuration alone).
+    auto code = c.metadata.find("dcodr.code");
+    DCODR_CHECK(code == c.metadata.end() || code->second == code_output(config.encoder),
+                "{}: metadata 'dcodr.code' is '{}' but its configuration says the code is the {} output", path,
+                code == c.metadata.end() ? "" : code->second, code_output(config.encoder));
     nn::require_finite(c.tensors, path);
     auto encoder = std::make_shared<nn::DcodrEncoder>(config.encoder);
     std::vector<nn::NamedTensor> weights;

@@ -55,6 +55,7 @@ grep -q "DCoDR reconstruction error" "$work/demo.txt"
 grep -q '"DCoDR"' "$work/demo/results.json"
 test -s "$work/demo/dcodr/translate.png"
 grep -q "baseline" "$work/demo.txt"
+grep -q "baseline: *shuffled batches of 64 from all domains" "$work/demo.txt"  # the table says which batches ran
 grep -q '"DCoDR-norec"' "$work/demo/results.json"
 test -s "$work/demo/domain_wise/retrieval_other_domains.png"
 test -s "$work/demo/standard/encoder.safetensors"

@@ -123,7 +123,7 @@ TEST_CASE("size products are overflow-checked") {
     ds.n_domains = 1;
     ds.domains.assign(200, 0);
     CHECK_THAT(error_of([&] { ds.validate(); }), Catch::Contains("does not fit in 64 bits"));
-    CHECK_THAT(error_of([] { data::BalancedSampler({0, 1}, 2, 2, std::int64_t{1} << 62, 0); }),
+    CHECK_THAT(error_of([] { data::CoverageSampler({0, 1}, 2, 2, std::int64_t{1} << 62, 0); }),
                Catch::Contains("too large"));
 }
 

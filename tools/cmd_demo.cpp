@@ -103,6 +103,7 @@ int cmd_demo(int argc, char** argv) {
               << num_threads() << "\ntrain: " << train.describe() << "\ntest:  " << test.describe() << "\n";
 
     std::vector<method::EvalReport> reports;
+    std::string batch_notes;  // which batches each method trained on, printed under the table
     json::Value results = json::Value::object();
     for (const Method& m : kMethods) {
         method::TrainConfig c = train_config_from(a);
@@ -133,13 +134,15 @@ int cmd_demo(int argc, char** argv) {
         r["first_loss"] = steps.empty() ? 0.0 : steps.front().loss;
         r["last_loss"] = steps.empty() ? 0.0 : steps.back().loss;
         r["config"] = c.to_json();
+        r["batches"] = method::describe_batches(c, train.n_domains);
+        batch_notes += fmt::format("{:<12} {}\n", name + ":", method::describe_batches(c, train.n_domains));
         results[name] = r;
         reports.push_back(report);
     }
     double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     results["total_seconds"] = total;
     nn::write_file_atomic(out + "/results.json", results.dump(2) + "\n");
-    std::cout << "\n" << method::format_reports(reports);
+    std::cout << "\n" << method::format_reports(reports) << "batches (--sampler, --baseline-batch):\n" << batch_notes;
     if (results.contains("DCoDR"))
         std::cout << fmt::format("\nDCoDR reconstruction error on the test images (mean |x_hat - x|): {:.4f}\n",
                                  results.at("DCoDR").at("reconstruction_error").as_double());

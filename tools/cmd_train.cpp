@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/npy.h"
+#include "method/dataset_preset.h"
 #include "method/run_folder.h"
 #include "nn/atomic_file.h"
 #include "nn/safetensors.h"
@@ -43,6 +44,8 @@ int cmd_train(int argc, char** argv) {
         config = resume_config_from(a, json::parse(saved->second));
         if (a.given("init"))
             std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
+        if (a.given("dataset-preset"))
+            std::cerr << "note: --dataset-preset is ignored with --resume: the settings come from " << ckpt << "\n";
     }
     config.device = device_from(a);
     check_data_options(a);  // before the output folder is made: a refused command line leaves nothing behind
@@ -51,13 +54,23 @@ int cmd_train(int argc, char** argv) {
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
     if (a.enabled("eval")) method::check_eval_options(probe_config_from(a), test);  // typos fail now, not after training
-    const std::int64_t min_images = a.integer("min-domain-images");
+    std::int64_t min_images = a.integer("min-domain-images");
+    if (!config.dataset_preset.empty()) {
+        const method::DatasetPreset& preset = method::find_dataset_preset(config.dataset_preset);
+        const std::string note = method::dataset_preset_mismatch(preset, train);
+        if (!note.empty()) std::cerr << note << "\n";
+        // The authors' CelebA training drops small identities; a filter of the data, not of the
+        // saved configuration, so it comes from the preset (also on --resume) unless given.
+        if (!a.given("min-domain-images")) min_images = preset.min_domain_images;
+    }
     DCODR_CHECK(min_images >= 0, "--min-domain-images must be 0 or more, got {}", min_images);
     const data::Dataset fit_set = min_images > 1 ? data::keep_domains_with_at_least(train, min_images) : data::Dataset{};
     if (min_images > 1)
         std::cerr << "training on the domains with " << min_images << "+ images: " << fit_set.count << " of "
                   << train.count << " images\n";
-    method::Trainer trainer(config, min_images > 1 ? fit_set : train);
+    const data::Dataset& fit = min_images > 1 ? fit_set : train;
+    std::cerr << "batches: " << method::describe_batches(config, fit.n_domains) << "\n";
+    method::Trainer trainer(config, fit);
     if (a.enabled("resume")) {
         trainer.load_checkpoint(ckpt);
         std::cerr << "resumed from " << ckpt << " at step " << trainer.steps_done() << "\n";

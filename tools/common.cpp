@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/synthetic.h"
+#include "method/dataset_preset.h"
 #include "tensor/backend.h"
 #include "tools/option_checks.h"
 
@@ -47,13 +48,24 @@ void add_train_options(Args& a) {
     a.option("width", "1", "ResNet channel multiplier (1 = torchvision; 0.25 trains fast on a CPU)");
     a.option("hidden", "2048", "width of the Linear that replaces the ResNet's fc");
     a.option("code-dim", "128", "code dimension");
-    a.flag("head", "add the 3-layer projection head used by the loss only");
+    a.flag("head", "add the authors' 3-layer head after the code layer; its output is then the code everywhere "
+                   "(loss, generator, eval, encode, translate)");
     a.option("loss", "domain_wise", "domain_wise (DCoDR), standard (SimCLR baseline) or no_positive");
-    a.option("tau", "0.1", "temperature (0.1 for Shapes3D-like data, 0.2 otherwise)");
+    a.option("tau", "0.1", "temperature (the authors': 0.2 for Cars3D, SmallNORB, CelebA; 0.1 for Shapes3D, "
+                           "Edges2Shoes; --dataset-preset sets it)");
     a.option("max-negatives", "0", "cap on negatives per anchor (0 = all same-domain anchors)");
     a.option("image-size", "64", "images are resized to this square size");
     a.option("domains-per-batch", "0", "domains per batch (0 = min(4, domains))");
     a.option("images-per-domain", "32", "images of each domain per batch");
+    // Which batches (data/sampler.h) and the authors' per-data-set settings (method/dataset_preset.h).
+    a.option("sampler", "authors", "balanced batches: authors (domains drawn uniformly, each domain's shuffled "
+                                   "list walked m at a time, N // (k*m) batches an epoch) or coverage (every image "
+                                   "each epoch, small domains padded with repeats)");
+    a.option("baseline-batch", "shuffled", "--loss standard: shuffled (the authors': ordinary batches from all "
+                                           "domains) or balanced (the --sampler's domain batches)");
+    a.option("baseline-batch-size", "64", "--loss standard with shuffled batches: images per batch");
+    a.option("dataset-preset", "", "the authors' settings for cars3d, smallnorb, shapes3d, celeba or edges2shoes "
+                                   "(tau, head, rates, image size, batches; README.md); explicit flags win");
     a.option("augmentations", "blur,high_contrast,crop,high_saturation",
              "positive transforms (also: hflip,vflip,rotation,erasing,hue,brightness_low,brightness_high,"
              "contrast_low,grayscale,simsiam, 'all' = the authors' 13 single ones; their names (gblurr, affine, ...) "
@@ -103,6 +115,9 @@ method::TrainConfig train_config_from(const Args& a) {
     c.image_size = a.integer("image-size");
     c.domains_per_batch = a.integer("domains-per-batch");
     c.images_per_domain = a.integer("images-per-domain");
+    c.sampler = a.str("sampler");
+    c.baseline_batch = a.str("baseline-batch");
+    c.baseline_batch_size = a.integer("baseline-batch-size");
     c.augmentations = a.str("augmentations");
     c.lr = a.number("lr");
     c.beta1 = a.number("beta1");
@@ -130,6 +145,10 @@ method::TrainConfig train_config_from(const Args& a) {
     c.init.prefix = a.str("init-prefix");
     c.init.map = a.str("init-map");
     c.init.strict = a.enabled("init-strict");
+    if (!a.str("dataset-preset").empty())  // after every flag is read: it fills in what was not given
+        method::apply_dataset_preset(method::find_dataset_preset(a.str("dataset-preset")), c,
+                                     [&](const std::string& flag) { return a.given(flag); });
+    method::sampler_options(c);  // refuses a bad --sampler / --baseline-batch now
     DCODR_CHECK(c.image_size >= 16, "--image-size must be at least 16, got {}", c.image_size);
     DCODR_CHECK(c.images_per_domain >= 2, "--images-per-domain must be at least 2 (anchors need negatives)");
     check_train_config(c);
@@ -137,7 +156,10 @@ method::TrainConfig train_config_from(const Args& a) {
     return c;
 }
 
-method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) {
+method::TrainConfig resume_config_from(const Args& a, const json::Value& saved_json) {
+    // Through TrainConfig first, so a checkpoint written before a field existed gets the value it
+    // was trained with (e.g. the coverage sampler), not this version's default.
+    const json::Value saved = method::TrainConfig::from_json(saved_json).to_json();
     json::Value merged = train_config_from(a).to_json();
     for (auto& [key, value] : merged.as_object()) {
         // The JSON keys are the flag names with '_' for '-' (and max_steps is --steps).
@@ -147,6 +169,8 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) 
         bool given = a.given(flag) || (key == "lr" && a.given("gen-lr"));
         if (key.rfind("init", 0) == 0)  // where the start came from: always the checkpoint's
             value = saved.contains(key) ? saved.at(key) : nn::InitOptions{}.to_json().at(key);
+        else if (key == "dataset_preset")  // where the defaults came from: the checkpoint's too
+            value = saved.at(key);
         else if (!given && saved.contains(key))
             value = saved.at(key);
     }
