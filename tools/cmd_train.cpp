@@ -25,10 +25,12 @@ int cmd_train(int argc, char** argv) {
     add_probe_options(a);
     add_runtime_options(a);
     a.option("out", "runs/train", "output folder: checkpoint.safetensors, encoder.safetensors, train_log.jsonl "
-                                  "(and decoder.safetensors with --reconstruction)");
+                                  "(and decoder.safetensors with --reconstruction)", "output");
     a.flag("resume", "continue from <out>/checkpoint.safetensors with its saved configuration "
-                     "(flags given explicitly override it, e.g. --steps to train longer)");
-    a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json");
+                     "(--config and flags given explicitly override it, e.g. --steps to train longer)", "output");
+    a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json", "evaluation");
+    a.flag("print-config", "print the effective training configuration (JSON, usable as --config) and exit",
+           "runtime");
     if (a.parse()) return 0;
     const std::string ckpt = a.str("out") + "/checkpoint.safetensors";
     method::TrainConfig config = train_config_from(a);
@@ -40,6 +42,10 @@ int cmd_train(int argc, char** argv) {
         config = resume_config_from(a, json::parse(saved->second));
         if (a.given("init"))
             std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
+    }
+    if (a.enabled("print-config")) {
+        std::cout << config.to_json().dump(2) << "\n";
+        return 0;
     }
     config.device = device_from(a);
     method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
@@ -62,7 +68,9 @@ int cmd_train(int argc, char** argv) {
                                                                      : method::contrastive_mode_name(config.loss.mode),
                                        true);
         std::cout << method::format_reports({report});
-        write_json(config.out_dir + "/eval.json", report.to_json());
+        json::Value eval = report.to_json();
+        eval["config"] = config.to_json();  // what was trained, in the --config format
+        write_json(config.out_dir + "/eval.json", eval);
     }
     return 0;
 }
@@ -76,7 +84,7 @@ int cmd_eval(int argc, char** argv) {
     add_runtime_options(a);
     a.option("json", "", "also write the report as JSON to this file");
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
+    if (a.str("weights").empty()) usage_error("--weights is required");
     probe_config_from(a);  // refuses bad probe options before loading anything
     Device device = device_from(a);
     method::TrainConfig cfg;
@@ -85,7 +93,11 @@ int cmd_eval(int argc, char** argv) {
     auto report = method::evaluate(*encoder, train, test, cfg.image_size, probe_config_from(a), device,
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});
-    if (!a.str("json").empty()) write_json(a.str("json"), report.to_json());
+    if (!a.str("json").empty()) {
+        json::Value eval = report.to_json();
+        eval["config"] = cfg.to_json();  // the configuration the weights were trained with
+        write_json(a.str("json"), eval);
+    }
     return 0;
 }
 
@@ -96,7 +108,7 @@ int cmd_encode(int argc, char** argv) {
     a.option("out", "codes.npy", "output .npy file");
     add_runtime_options(a);
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty() && !a.str("data").empty(), "dcodr encode: --weights and --data are required");
+    if (a.str("weights").empty() || a.str("data").empty()) usage_error("--weights and --data are required");
     Device device = device_from(a);
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
