@@ -32,6 +32,7 @@ int cmd_train(int argc, char** argv) {
     a.flag("print-config", "print the effective training configuration (JSON, usable as --config) and exit",
            "runtime");
     if (a.parse()) return 0;
+    if (a.str("out").empty()) usage_error("--out must name an output folder, got an empty path");
     const std::string ckpt = a.str("out") + "/checkpoint.safetensors";
     method::TrainConfig config = train_config_from(a);
     if (a.enabled("resume")) {
