@@ -186,7 +186,9 @@ std::vector<TrainOption> build_table() {
                         DCODR_FIELD(loss.max_negatives), 0, std::int64_t{1} << 30));
     TrainOption augmentations = row("augmentations", "method",
                                     "positive transforms (also: hflip,vflip,rotation,erasing,hue,brightness_low,"
-                                    "brightness_high,contrast_low,grayscale,simsiam)",
+                                    "brightness_high,contrast_low,grayscale,simsiam, 'all' = the authors' 13 single "
+                                    "ones; their names (gblurr, affine, ...) work too; textbook variants: "
+                                    "rotation_bilinear,erasing_rect,simsiam_paper)",
                                     DCODR_FIELD(augmentations));
     augmentations.check = [](const TrainConfig& c) {
         try {
