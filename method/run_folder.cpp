@@ -8,9 +8,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
+#include "nn/atomic_file.h"
+#include "nn/json.h"
 #include "tensor/error.h"
 
 namespace dcodr::method {
@@ -96,6 +99,31 @@ RunFolder::RunFolder(const std::string& dir, bool resume) {
 
 RunFolder::~RunFolder() {
     if (lock_fd_ >= 0) ::close(lock_fd_);  // closing drops the flock
+}
+
+std::int64_t trim_train_log(const std::string& path, std::int64_t last_step) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return 0;
+    std::string kept, line;
+    std::int64_t dropped = 0;
+    while (std::getline(in, line)) {
+        const bool complete = !in.eof();  // a last line without its newline was torn by a kill
+        bool keep = false;
+        if (complete) {
+            try {
+                const json::Value v = json::parse(line);
+                const json::Value* step = v.is_object() ? v.find("step") : nullptr;
+                keep = step && step->is_int() && step->as_int() <= last_step;
+            } catch (const Error&) {  // half a line: not a record
+            }
+        }
+        if (keep) kept += line + "\n";
+        else ++dropped;
+    }
+    DCODR_CHECK(in.eof(), "{}: cannot read the training log", path);
+    in.close();
+    if (dropped > 0) nn::write_file_atomic(path, kept);
+    return dropped;
 }
 
 }  // namespace dcodr::method

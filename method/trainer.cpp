@@ -13,6 +13,8 @@
 #include "data/prefetch.h"
 #include "data/sampler.h"
 #include "method/checkpoint_guards.h"
+#include "method/run_folder.h"
+#include "method/train_options.h"
 #include "nn/finite_check.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
@@ -37,100 +39,21 @@ const char* code_output(const nn::EncoderConfig& e) { return e.head ? "head" : "
 
 }  // namespace
 
+// The fields and their keys are the option table's (method/train_options.cpp).
 json::Value TrainConfig::to_json() const {
     json::Value v = json::Value::object();
-    v["depth"] = encoder.depth;
-    v["width"] = encoder.width;
-    v["hidden"] = encoder.hidden;
-    v["code_dim"] = encoder.code_dim;
-    v["head"] = encoder.head;
-    v["loss"] = contrastive_mode_name(loss.mode);
-    v["tau"] = loss.tau;
-    v["max_negatives"] = loss.max_negatives;
-    v["image_size"] = image_size;
-    v["domains_per_batch"] = domains_per_batch;
-    v["images_per_domain"] = images_per_domain;
-    v["sampler"] = sampler;
-    v["baseline_batch"] = baseline_batch;
-    v["baseline_batch_size"] = baseline_batch_size;
-    v["dataset_preset"] = dataset_preset;
-    v["augmentations"] = augmentations;
-    v["lr"] = lr;
-    v["beta1"] = beta1;
-    v["beta2"] = beta2;
-    v["epochs"] = epochs;
-    v["max_steps"] = max_steps;
-    v["lr_step_epochs"] = lr_step_epochs;
-    v["lr_gamma"] = lr_gamma;
-    v["clip_grad_norm"] = clip_grad_norm;
-    v["seed"] = static_cast<std::int64_t>(seed);
-    // Flat keys named like their flags (resume's "explicit flags override" rule relies on it).
-    v["reconstruction"] = reconstruction.enabled;
-    v["reconstruction_weight"] = reconstruction.weight;
-    v["gen_channels"] = reconstruction.gen_channels;
-    v["domain_dim"] = reconstruction.domain_dim;
-    v["gen_lr"] = reconstruction.gen_lr;
-    v["embedding_lr"] = reconstruction.embedding_lr;
-    v["perceptual"] = reconstruction.perceptual;
-    v["perceptual_weights"] = reconstruction.perceptual_weights;
-    const json::Value init_fields = init.to_json();
-    for (const auto& [key, value] : init_fields.as_object()) v[key] = value;
-    v["checkpoint_every"] = checkpoint_every;  // so --resume keeps the run's checkpoint cadence
+    for (const auto& o : train_options()) v[o.key] = o.get(*this);
     return v;
 }
 
 TrainConfig TrainConfig::from_json(const json::Value& v) {
     TrainConfig c;
-    c.encoder.depth = static_cast<int>(v.at("depth").as_int());
-    c.encoder.width = v.at("width").as_double();
-    c.encoder.hidden = v.at("hidden").as_int();
-    c.encoder.code_dim = v.at("code_dim").as_int();
-    c.encoder.head = v.at("head").as_bool();
-    c.loss.mode = parse_contrastive_mode(v.at("loss").as_string());
-    c.loss.tau = v.at("tau").as_double();
-    c.loss.max_negatives = v.at("max_negatives").as_int();
-    c.image_size = v.at("image_size").as_int();
-    c.domains_per_batch = v.at("domains_per_batch").as_int();
-    c.images_per_domain = v.at("images_per_domain").as_int();
-    if (v.contains("sampler")) {
-        c.sampler = v.at("sampler").as_string();
-        c.baseline_batch = v.at("baseline_batch").as_string();
-        c.baseline_batch_size = v.at("baseline_batch_size").as_int();
-        c.dataset_preset = v.at("dataset_preset").as_string();
-    } else {  // written before the authors' sampler existed: its batches came from the coverage one
+    // Options added after the first checkpoints (the decoder's, --init*, ...) may be absent: defaults.
+    set_train_options(c, v, "training configuration", /*reject_unknown=*/false, /*require_all=*/true);
+    if (!v.contains("sampler")) {  // written before the authors' sampler existed: its batches were these
         c.sampler = "coverage";
         c.baseline_batch = "balanced";
     }
-    c.augmentations = v.at("augmentations").as_string();
-    c.lr = v.at("lr").as_double();
-    c.beta1 = v.at("beta1").as_double();
-    c.beta2 = v.at("beta2").as_double();
-    c.epochs = v.at("epochs").as_int();
-    c.max_steps = v.at("max_steps").as_int();
-    c.lr_step_epochs = v.at("lr_step_epochs").as_int();
-    c.lr_gamma = v.at("lr_gamma").as_double();
-    c.clip_grad_norm = v.at("clip_grad_norm").as_double();
-    c.seed = static_cast<std::uint64_t>(v.at("seed").as_int());
-    // Files written before the decoder existed have none of these keys: DCoDR-norec.
-    if (v.contains("reconstruction")) {
-        auto& r = c.reconstruction;
-        r.enabled = v.at("reconstruction").as_bool();
-        r.weight = v.at("reconstruction_weight").as_double();
-        r.gen_channels = v.at("gen_channels").as_int();
-        r.domain_dim = v.at("domain_dim").as_int();
-        r.gen_lr = v.at("gen_lr").as_double();
-        r.embedding_lr = v.at("embedding_lr").as_double();
-        r.perceptual = v.at("perceptual").as_string();
-        r.perceptual_weights = v.at("perceptual_weights").as_string();
-    }
-    if (v.contains("init")) {  // absent in checkpoints written before --init existed
-        c.init.path = v.at("init").as_string();
-        c.init.key = v.at("init_key").as_string();
-        c.init.prefix = v.at("init_prefix").as_string();
-        c.init.map = v.at("init_map").as_string();
-        c.init.strict = v.at("init_strict").as_bool();
-    }
-    if (v.contains("checkpoint_every")) c.checkpoint_every = v.at("checkpoint_every").as_int();
     return c;
 }
 
@@ -353,7 +276,16 @@ std::vector<StepRecord> Trainer::run() {
     std::vector<StepRecord> records;
     const std::int64_t total = total_steps();
     const std::int64_t batch = impl_->sampler->batch_size();
-    if (!config_.out_dir.empty()) impl_->log.open(config_.out_dir + "/train_log.jsonl", std::ios::app);
+    if (!config_.out_dir.empty() && !impl_->log.is_open()) {
+        // The log holds the steps up to where this run starts: after a resume, not the ones the
+        // interrupted run logged past its last checkpoint (they are trained again now).
+        const std::string log = config_.out_dir + "/train_log.jsonl";
+        const std::int64_t dropped = trim_train_log(log, step_);
+        if (dropped > 0 && !config_.quiet)
+            std::cerr << fmt::format("note: {}: removed {} line(s) after step {}, where this run continues\n", log,
+                                     dropped, step_);
+        impl_->log.open(log, std::ios::app);
+    }
     auto start = Clock::now();
     std::int64_t first_step = step_;
     const std::int64_t per_epoch = impl_->sampler->batches_per_epoch();

@@ -79,16 +79,6 @@ WeightsFile read_weights_file(const std::string& path, const TorchLoadOptions& o
     return w;
 }
 
-json::Value InitOptions::to_json() const {
-    json::Value v = json::Value::object();
-    v["init"] = path;
-    v["init_key"] = key;
-    v["init_prefix"] = prefix;
-    v["init_map"] = map;
-    v["init_strict"] = strict;
-    return v;
-}
-
 std::string InitReport::describe() const {
     std::string s = fmt::format("init: loaded {} tensors from '{}' ({}{})", loaded.size(), path, format,
                                 key.empty() ? "" : ", key '" + key + "'");

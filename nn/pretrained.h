@@ -29,8 +29,7 @@ struct InitOptions {
     std::string prefix;  // --init-prefix
     std::string map;     // --init-map FROM=TO,...
     bool strict = false; // --init-strict: missing model tensors are an error
-
-    json::Value to_json() const;
+    // Saved with the training configuration under the keys init, init_key, ... (method/train_options.cpp).
 };
 
 struct InitReport {

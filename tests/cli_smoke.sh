@@ -20,6 +20,7 @@ test "$(wc -l < "$work/run/train_log.jsonl")" -eq 5
     --json "$work/eval.json" > "$work/eval.txt"
 grep -q "domain (invariance" "$work/eval.txt"
 grep -q '"retrieval_top1"' "$work/eval.json"
+grep -q '"max_steps": 5' "$work/eval.json"  # the configuration the weights were trained with
 "$dcodr" encode --weights "$work/run/checkpoint.safetensors" --data "$work/shapes.npz" --out "$work/codes.npy"
 head -c 6 "$work/codes.npy" | grep -q "NUMPY"
 
@@ -117,8 +118,10 @@ grep -q "refused: the pickle refers to the Python global 'posix.system'" "$work/
 # Bad input: non-zero exit and a message that names the file or the flag.
 if "$dcodr" train --data "$work/missing.npz" --steps 1 --out "$work/x" 2> "$work/err.txt"; then exit 1; fi
 grep -q "missing.npz" "$work/err.txt"
-if "$dcodr" train --stpes 1 2> "$work/err.txt"; then exit 1; fi
-grep -q "unknown option --stpes" "$work/err.txt"
+rc=0
+"$dcodr" train --stpes 1 2> "$work/err.txt" || rc=$?
+test "$rc" -eq 2  # a wrong command line
+grep -q "^dcodr train: error: unknown option --stpes" "$work/err.txt"
 if "$dcodr" eval --weights "$work/shapes.npz" --data "$work/shapes.npz" 2> "$work/err.txt"; then exit 1; fi
 grep -q "shapes.npz" "$work/err.txt"
 echo "cli smoke test passed"

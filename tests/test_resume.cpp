@@ -6,6 +6,8 @@
 
 #include "autograd/functional.h"
 #include "method/evaluation.h"
+#include "method/run_folder.h"
+#include "nn/json.h"
 #include "nn/safetensors.h"
 #include "tests/test_util.h"
 #include "tests/train_fixtures.h"
@@ -299,4 +301,56 @@ TEST_CASE("an epoch is N // 128 batches with the authors' sampler, N // 64 for t
     baseline.baseline_batch = "balanced";
     baseline.images_per_domain = 32;
     REQUIRE(method::Trainer(baseline, ds).total_steps() == 3 * (300 / 128));
+}
+
+static std::vector<std::int64_t> logged_steps(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::int64_t> steps;
+    for (std::string line; std::getline(in, line);) steps.push_back(json::parse(line).at("step").as_int());
+    return steps;
+}
+
+TEST_CASE("a resumed run logs each step once: lines past the checkpoint and a torn line are trimmed") {
+    namespace fs = std::filesystem;
+    auto ds = testing::tiny_shapes(160);
+    const std::string dir = testing::temp_dir("resume_log");
+    const std::string ckpt = dir + "/checkpoint.safetensors", log = dir + "/train_log.jsonl";
+    auto cfg = testing::tiny_config(method::ContrastiveMode::domain_wise, 2);
+    cfg.out_dir = dir;
+    {
+        method::Trainer t(cfg, ds);
+        t.run();  // steps 1-2, checkpoint at step 2
+    }
+    fs::copy_file(ckpt, dir + "/at_step_2.safetensors");
+    {
+        auto c = cfg;
+        c.max_steps = 4;
+        method::Trainer t(c, ds);
+        t.load_checkpoint(ckpt);
+        t.run();  // steps 3-4 logged ...
+    }
+    std::ofstream(log, std::ios::app) << R"({"step":5,"epo)";  // ... and a line cut short by a kill,
+    fs::rename(dir + "/at_step_2.safetensors", ckpt);          // whose last checkpoint was step 2
+    {
+        std::ifstream in(log);
+        const std::string text{std::istreambuf_iterator<char>(in), {}};
+        REQUIRE(std::count(text.begin(), text.end(), '\n') == 4);  // steps 1-4, then the torn line
+    }
+    {
+        auto c = cfg;
+        c.max_steps = 5;
+        method::Trainer t(c, ds);
+        t.load_checkpoint(ckpt);
+        t.run();  // steps 3-5 again
+    }
+    REQUIRE(logged_steps(log) == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+    // Nothing to drop: the file is left alone; a missing log stays missing.
+    const auto before = fs::last_write_time(log);
+    CHECK(method::trim_train_log(log, 5) == 0);
+    CHECK(fs::last_write_time(log) == before);
+    CHECK(method::trim_train_log(dir + "/none.jsonl", 3) == 0);
+    CHECK(!fs::exists(dir + "/none.jsonl"));
+    CHECK(method::trim_train_log(log, 2) == 3);
+    CHECK(logged_steps(log) == std::vector<std::int64_t>{1, 2});
+    fs::remove_all(dir);
 }

@@ -23,7 +23,7 @@ std::string take_file(int& argc, char**& argv, const char* command) {
     }
     for (int i = 0; i < argc; ++i)
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return "";
-    fail("expected a weights file first: dcodr {} FILE [options]", command);
+    usage_error("expected a weights file first: dcodr {} FILE [options]", command);
 }
 
 }  // namespace
@@ -44,7 +44,7 @@ int cmd_convert(int argc, char** argv) {
     a.option("prefix", "", "with --names dcodr/torchvision: use only names under this prefix, with it removed");
     a.option("map", "", "with --names dcodr/torchvision: prefix renames FROM=TO[,FROM=TO...]");
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("out").empty(), "dcodr convert: --out is required");
+    if (a.str("out").empty()) usage_error("--out is required");
     nn::TorchLoadOptions opt;
     opt.key = a.str("key");
     nn::WeightsFile w = nn::read_weights_file(file, opt);
@@ -62,11 +62,11 @@ int cmd_convert(int argc, char** argv) {
             ++dropped;
             continue;
         }
-        DCODR_CHECK(seen.insert(m.name).second, "dcodr convert: two tensors map to '{}'; use --prefix or --map",
+        DCODR_CHECK(seen.insert(m.name).second, "two tensors map to '{}'; use --prefix or --map",
                     m.name);
         out.push_back({m.name, t.tensor});
     }
-    DCODR_CHECK(!out.empty(), "dcodr convert: no tensors to write from '{}'", file);
+    DCODR_CHECK(!out.empty(), "no tensors to write from '{}'", file);
     nn::SafetensorsMetadata meta{{"format", "pt"}, {"dcodr.converted_from", file}};
     if (!w.key.empty()) meta["dcodr.key"] = w.key;
     nn::save_safetensors(a.str("out"), out, meta);

@@ -27,13 +27,16 @@ int cmd_train(int argc, char** argv) {
     add_probe_options(a);
     add_runtime_options(a);
     a.option("out", "runs/train", "output folder: checkpoint.safetensors, encoder.safetensors, train_log.jsonl "
-                                  "(and decoder.safetensors with --reconstruction)");
+                                  "(and decoder.safetensors with --reconstruction)", "output");
     a.flag("resume", "continue from <out>/checkpoint.safetensors with its saved configuration "
-                     "(flags given explicitly override it, e.g. --steps to train longer)");
-    a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json");
+                     "(--config and flags given explicitly override it, e.g. --steps to train longer)", "output");
+    a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json", "evaluation");
     a.option("min-domain-images", "0", "train only on the domains with at least this many images (the authors' CelebA: "
-                                       "20); evaluation still sees every image. Give it again with --resume");
+                                       "20); evaluation still sees every image. Give it again with --resume", "data");
+    a.flag("print-config", "print the effective training configuration (JSON, usable as --config) and exit",
+           "runtime");
     if (a.parse()) return 0;
+    if (a.str("out").empty()) usage_error("--out must name an output folder, got an empty path");
     const std::string ckpt = a.str("out") + "/checkpoint.safetensors";
     method::TrainConfig config = train_config_from(a);
     if (a.enabled("resume")) {
@@ -47,13 +50,18 @@ int cmd_train(int argc, char** argv) {
         if (a.given("dataset-preset"))
             std::cerr << "note: --dataset-preset is ignored with --resume: the settings come from " << ckpt << "\n";
     }
+    if (a.enabled("print-config")) {
+        std::cout << config.to_json().dump(2) << "\n";
+        return 0;
+    }
     config.device = device_from(a);
     check_data_options(a);  // before the output folder is made: a refused command line leaves nothing behind
     method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
-    if (a.enabled("eval")) method::check_eval_options(probe_config_from(a), test);  // typos fail now, not after training
+    if (a.enabled("eval"))  // typos fail now, not after training
+        as_usage_error([&] { method::check_eval_options(probe_config_from(a), test); });
     std::int64_t min_images = a.integer("min-domain-images");
     if (!config.dataset_preset.empty()) {
         const method::DatasetPreset& preset = method::find_dataset_preset(config.dataset_preset);
@@ -63,7 +71,7 @@ int cmd_train(int argc, char** argv) {
         // saved configuration, so it comes from the preset (also on --resume) unless given.
         if (!a.given("min-domain-images")) min_images = preset.min_domain_images;
     }
-    DCODR_CHECK(min_images >= 0, "--min-domain-images must be 0 or more, got {}", min_images);
+    if (min_images < 0) usage_error("--min-domain-images must be 0 or more, got {}", min_images);
     const data::Dataset fit_set = min_images > 1 ? data::keep_domains_with_at_least(train, min_images) : data::Dataset{};
     if (min_images > 1)
         std::cerr << "training on the domains with " << min_images << "+ images: " << fit_set.count << " of "
@@ -86,7 +94,9 @@ int cmd_train(int argc, char** argv) {
                                                                      : method::contrastive_mode_name(config.loss.mode),
                                        true);
         std::cout << method::format_reports({report});
-        write_json(config.out_dir + "/eval.json", report.to_json());
+        json::Value eval = report.to_json();
+        eval["config"] = config.to_json();  // what was trained, in the --config format
+        write_json(config.out_dir + "/eval.json", eval);
     }
     return 0;
 }
@@ -101,7 +111,7 @@ int cmd_eval(int argc, char** argv) {
     add_runtime_options(a);
     a.option("json", "", "also write the report as JSON to this file");
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
+    if (a.str("weights").empty()) usage_error("--weights is required");
     probe_config_from(a);  // refuses bad probe options before loading anything
     Device device = device_from(a);
     method::TrainConfig cfg;
@@ -110,7 +120,11 @@ int cmd_eval(int argc, char** argv) {
     auto report = method::evaluate(*encoder, train, test, cfg.image_size, probe_config_from(a), device,
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});
-    if (!a.str("json").empty()) write_json(a.str("json"), report.to_json());
+    if (!a.str("json").empty()) {
+        json::Value eval = report.to_json();
+        eval["config"] = cfg.to_json();  // the configuration the weights were trained with
+        write_json(a.str("json"), eval);
+    }
     return 0;
 }
 
@@ -122,7 +136,7 @@ int cmd_encode(int argc, char** argv) {
     add_csv_image_size_option(a);
     add_runtime_options(a);
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty() && !a.str("data").empty(), "dcodr encode: --weights and --data are required");
+    if (a.str("weights").empty() || a.str("data").empty()) usage_error("--weights and --data are required");
     Device device = device_from(a);
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);

@@ -44,7 +44,8 @@ int cmd_translate(int argc, char** argv) {
     a.option("out", "translate.png", "output PNG");
     add_runtime_options(a);
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty(), "dcodr translate: --weights is required");
+    if (a.str("weights").empty()) usage_error("--weights is required");
+    if (a.integer("rows") < 1 || a.integer("columns") < 1) usage_error("--rows and --columns must be at least 1");
     Device device = device_from(a);
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);

@@ -20,11 +20,14 @@ std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a);
 // loaded (0 = such a CSV is refused). train and demo have it among the training options.
 void add_csv_image_size_option(Args& a);
 
-// Model, loss and optimisation options (defaults: the method doc's numbers).
+// The training options of method/train_options.h as flags (defaults: the method doc's numbers),
+// and --config FILE (tools/train_flags.cpp). Values: the flags given explicitly, else the --config
+// file's, else the command's defaults. Bad values throw UsageError naming the flag or the file.
 void add_train_options(Args& a);
 method::TrainConfig train_config_from(const Args& a);
-// For --resume: the configuration saved in the checkpoint, except where a flag was given
-// explicitly on this command line (e.g. --steps to train longer).
+// For --resume: the configuration saved in the checkpoint, except where --config or a flag given
+// explicitly on this command line says otherwise (e.g. --steps to train longer); --init* are always
+// the checkpoint's.
 method::TrainConfig resume_config_from(const Args& a, const json::Value& saved);
 
 // Probe protocol options.

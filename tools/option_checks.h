@@ -12,7 +12,8 @@
 
 namespace dcodr::tools {
 
-// Values after merging a checkpoint's saved configuration on --resume are checked the same way.
+// The training options' ranges live with the options (method/train_options.h); values after
+// merging a checkpoint's saved configuration on --resume are checked the same way.
 void check_train_config(const method::TrainConfig& c);
 void check_probe_config(const method::ProbeConfig& p);
 // --threads: 0 keeps the default; above kMaxThreads is refused; above the machine's cores the
