@@ -13,6 +13,7 @@
 #include "data/prefetch.h"
 #include "data/sampler.h"
 #include "method/checkpoint_guards.h"
+#include "method/encoder_file.h"
 #include "nn/finite_check.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
@@ -73,11 +74,7 @@ json::Value TrainConfig::to_json() const {
 
 TrainConfig TrainConfig::from_json(const json::Value& v) {
     TrainConfig c;
-    c.encoder.depth = static_cast<int>(v.at("depth").as_int());
-    c.encoder.width = v.at("width").as_double();
-    c.encoder.hidden = v.at("hidden").as_int();
-    c.encoder.code_dim = v.at("code_dim").as_int();
-    c.encoder.head = v.at("head").as_bool();
+    c.encoder = encoder_config_from_json(v, "dcodr.config");  // method/encoder_file.cpp: one parser of the encoder's keys
     c.loss.mode = parse_contrastive_mode(v.at("loss").as_string());
     c.loss.tau = v.at("tau").as_double();
     c.loss.max_negatives = v.at("max_negatives").as_int();
@@ -422,24 +419,9 @@ void Trainer::load_checkpoint(const std::string& path) {
 }
 
 std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config_out) {
-    nn::SafetensorsContent c = nn::load_safetensors(path);
-    auto cfg = c.metadata.find("dcodr.config");
-    DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
-                path);
-    TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
-    nn::require_finite(c.tensors, path);
-    auto encoder = std::make_shared<nn::DcodrEncoder>(config.encoder);
-    std::vector<nn::NamedTensor> weights;
-    bool checkpoint = c.metadata.count("dcodr.kind") && c.metadata.at("dcodr.kind") == "checkpoint";
-    for (auto& nt : c.tensors) {
-        if (!checkpoint) weights.push_back(nt);
-        else if (nt.name.rfind("model.", 0) == 0) weights.push_back({nt.name.substr(6), nt.tensor});
-    }
-    nn::load_state_dict(encoder->state_dict(), weights, true, path);
-    encoder->to(device);
-    encoder->eval();
-    if (config_out) *config_out = config;
-    return encoder;
+    LoadedEncoder loaded = load_encoder_file(path, device);  // method/encoder_file.cpp (the inference library)
+    if (config_out) *config_out = TrainConfig::from_json(json::parse(loaded.info.config_json));
+    return loaded.encoder;
 }
 
 std::shared_ptr<nn::DcodrDecoder> load_decoder(const std::string& path, Device device) {

@@ -1,4 +1,4 @@
-// dcodr train / eval / encode.
+// dcodr train / eval (encode: cmd_encode.cpp).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -86,24 +86,6 @@ int cmd_eval(int argc, char** argv) {
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});
     if (!a.str("json").empty()) write_json(a.str("json"), report.to_json());
-    return 0;
-}
-
-int cmd_encode(int argc, char** argv) {
-    Args a("encode", "Encode images to L2-normalised codes, saved as a float32 .npy [N, code_dim].", argc, argv);
-    a.option("weights", "", "encoder.safetensors or checkpoint.safetensors (required)");
-    a.option("data", "", "images to encode: an .npz or a labels .csv (required)");
-    a.option("out", "codes.npy", "output .npy file");
-    add_runtime_options(a);
-    if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty() && !a.str("data").empty(), "dcodr encode: --weights and --data are required");
-    Device device = device_from(a);
-    method::TrainConfig cfg;
-    auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
-    data::Dataset ds = data::load_dataset(a.str("data"));
-    Tensor codes = method::encode_dataset(*encoder, ds, cfg.image_size, device);
-    data::save_npy(a.str("out"), data::NpyArray::from_tensor(codes));
-    std::cerr << fmt::format("wrote {} codes of dimension {} to {}\n", codes.size(0), codes.size(1), a.str("out"));
     return 0;
 }
 

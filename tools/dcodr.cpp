@@ -7,6 +7,17 @@
 
 namespace {
 
+#ifdef DCODR_INFERENCE_ONLY
+// meson -Dinference_only=true: the encoder as a component (docs/embedding.md).
+const char* kUsage =
+    "dcodr (inference-only build): encode images with a trained DCoDR encoder\n"
+    "\n"
+    "usage: dcodr <command> [options]   (dcodr <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  encode          images -> codes (.npy)\n"
+    "  version         build information\n";
+#else
 const char* kUsage =
     "dcodr: domain-wise contrastive disentanglement (DCoDR, Kahana & Hoshen, ECCV 2022)\n"
     "\n"
@@ -23,6 +34,7 @@ const char* kUsage =
     "  inspect         list the tensors of a .pth / .safetensors / .npz file\n"
     "  bench           bench ops | bench step: kernel and training-step benchmarks\n"
     "  version         build information\n";
+#endif
 
 }  // namespace
 
@@ -36,18 +48,23 @@ int main(int argc, char** argv) {
     int n = argc - 2;
     char** rest = argv + 2;
     try {
+        if (cmd == "encode") return cmd_encode(n, rest);
+#ifndef DCODR_INFERENCE_ONLY
         if (cmd == "demo") return cmd_demo(n, rest);
         if (cmd == "train") return cmd_train(n, rest);
         if (cmd == "eval") return cmd_eval(n, rest);
-        if (cmd == "encode") return cmd_encode(n, rest);
         if (cmd == "translate") return cmd_translate(n, rest);
         if (cmd == "generate-data") return cmd_generate_data(n, rest);
         if (cmd == "bench") return cmd_bench(n, rest);
         if (cmd == "convert") return cmd_convert(n, rest);
         if (cmd == "inspect") return cmd_inspect(n, rest);
+#endif
         if (cmd == "version") {
-            std::cout << "dcodr 0.1.0, backends: " << dcodr::compiled_backends() << ", CPU threads "
-                      << dcodr::num_threads() << "\n";
+            std::cout << "dcodr 0.1.0" <<
+#ifdef DCODR_INFERENCE_ONLY
+                " (inference only)" <<
+#endif
+                ", backends: " << dcodr::compiled_backends() << ", CPU threads " << dcodr::num_threads() << "\n";
             return 0;
         }
         std::cerr << "dcodr: unknown command '" << cmd << "'\n\n" << kUsage;
