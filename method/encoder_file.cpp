@@ -74,7 +74,7 @@ LoadedEncoder load_encoder_file(const std::string& path, Device device) {
 }
 
 Tensor encode_codes(nn::DcodrEncoder& encoder, const Tensor& images) {
-    NoGradGuard no_grad;
+    [[maybe_unused]] NoGradGuard no_grad;  // an empty class in an inference-only build
     return l2_normalize(encoder.encode(images), 1);
 }
 
