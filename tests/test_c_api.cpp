@@ -137,16 +137,16 @@ TEST_CASE("c api: float CHW input of the same pixels gives the uint8 HWC codes",
     CHECK(from_f32 == from_u8);
 }
 
-TEST_CASE("c api: batches past one internal chunk (256) give each image's own code", "[c_api]") {
+TEST_CASE("c api: batches past one internal chunk (32) give each image's own code", "[c_api]") {
     TinyEncoderOptions o;
     o.image_size = 16;
     Handle h(tiny_file("chunks.safetensors", o));
-    data::Dataset ds = random_images(300, 8, 8, 3, 3);
+    data::Dataset ds = random_images(70, 8, 8, 3, 3);
     std::vector<float> all = encode_u8(h, ds);
-    data::Dataset tail = ds.subset({257, 299});
+    data::Dataset tail = ds.subset({33, 69});
     std::vector<float> part = encode_u8(h, tail);
-    std::vector<double> want(all.begin() + 257 * 8, all.begin() + 258 * 8);
-    want.insert(want.end(), all.begin() + 299 * 8, all.begin() + 300 * 8);
+    std::vector<double> want(all.begin() + 33 * 8, all.begin() + 34 * 8);
+    want.insert(want.end(), all.begin() + 69 * 8, all.begin() + 70 * 8);
     CHECK(max_abs_diff(part, want) <= 1e-6);
 }
 

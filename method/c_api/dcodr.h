@@ -75,7 +75,7 @@ DCODR_API int64_t dcodr_encoder_code_size(const dcodr_encoder* encoder);
  *   _u8_hwc:  uint8, height x width x channels interleaved (RGB or gray), 0..255;
  *   _f32_chw: float, channels x height x width planar, values in [0, 1] (finite).
  * channels is 1 or 3; height and width 1..16384 each. count 0 does nothing. On failure nothing
- * is written to `codes`. */
+ * is written to `codes`. Any count is fine: images go through the model 32 at a time. */
 DCODR_API dcodr_status dcodr_encode_u8_hwc(const dcodr_encoder* encoder, const uint8_t* images, int64_t count,
                                            int64_t height, int64_t width, int64_t channels, float* codes);
 DCODR_API dcodr_status dcodr_encode_f32_chw(const dcodr_encoder* encoder, const float* images, int64_t count,
