@@ -23,6 +23,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::strin
     DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n), "cannot decode image '{}': {}",
                 name, undecodable_reason(bytes, size, stbi_failure_reason()));
     check_image_dimensions(w, h, name);
+    check_uncompressed_size(bytes, size, w, h, name);
     int want = n <= 2 ? 1 : 3;  // drop alpha: the model sees gray or RGB only
     unsigned char* px = stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &n, want);
     DCODR_CHECK(px, "cannot decode image '{}': {}", name, stbi_failure_reason());

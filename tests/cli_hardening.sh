@@ -44,6 +44,8 @@ expect_error "--lr-gamma must be" train --lr-gamma nan --out "$work/t"
 expect_error "--images-per-domain must be" train --images-per-domain 1000000 --out "$work/t"
 expect_error "--image-size must be" train --image-size 100000 --out "$work/t"
 expect_error "--probe-batch must be" train --probe-batch 1 --eval --out "$work/t"
+expect_error "--synthetic-count must be in" train --synthetic-count 4 --out "$work/t"
+expect_error "--clip-grad-norm must be" train --clip-grad-norm -1 --out "$work/t"
 expect_error "--out must name an output folder" train "${tiny[@]}" --steps 1 --out ""
 test ! -e "$work/t"  # nothing was created for a refused command line
 expect_error "--probe-batch must be" eval --weights "$work/none.safetensors" --probe-batch 1
@@ -65,6 +67,8 @@ run="$work/run"
 "$dcodr" train "${tiny[@]}" --steps 2 --checkpoint-every 1 --out "$run" 2> /dev/null
 test "$(wc -l < "$run/train_log.jsonl")" -eq 2
 grep -aq '\\"checkpoint_every\\":1' "$run/checkpoint.safetensors" || grep -aq '"checkpoint_every":1' "$run/checkpoint.safetensors"
+"$dcodr" train "${tiny[@]}" --resume --steps 3 --out "$run" 2> /dev/null  # no --checkpoint-every: the saved one
+grep -aq '\\"checkpoint_every\\":1' "$run/checkpoint.safetensors" || grep -aq '"checkpoint_every":1' "$run/checkpoint.safetensors"
 sh -c 'exit 0' & dead=$!
 wait "$dead"
 echo partial > "$run/checkpoint.safetensors.tmp.$dead"
@@ -82,4 +86,46 @@ flock -n 9
 expect_error "is in use by another dcodr run" train "${tiny[@]}" --steps 1 --out "$run"
 exec 9>&-
 "$dcodr" train "${tiny[@]}" --steps 1 --out "$run" 2> /dev/null  # released: runs again
+
+# The demo takes the same lock, on its folder and on each method's subfolder, before any work.
+demo=(demo "${tiny[@]}" --steps 1 --probe-epochs 1)
+mkdir -p "$work/demo/domain_wise"
+exec 9>> "$work/demo/.lock"
+flock -n 9
+expect_error "is in use by another dcodr run" "${demo[@]}" --out "$work/demo"
+test ! -e "$work/demo/dcodr"  # refused before any work
+exec 9>&-
+exec 9>> "$work/demo/domain_wise/.lock"
+flock -n 9
+expect_error "'$work/demo/domain_wise' is in use by another dcodr run" "${demo[@]}" --out "$work/demo"
+test ! -e "$work/demo/dcodr/train_log.jsonl"  # refused before training the first method
+exec 9>&-
+expect_error "--out must name an output folder" "${demo[@]}" --out ""
+expect_error "--lr must be" "${demo[@]}" --lr -1 --out "$work/demo-bad"
+expect_error "--synthetic-count must be in" demo --synthetic-count 4 --out "$work/demo-bad"
+test ! -e "$work/demo-bad"  # refused before the folder was made
+# A CSV of images of different sizes: eval, encode and translate refuse it naming --image-size,
+# and with --image-size resize it as train does (64 rendered images, the first one swapped for
+# a small PNG of another size).
+"$dcodr" generate-data --out "$work/pngs" --count 64 --seed 3 2> /dev/null
+cp "$(dirname "$0")/bad_inputs/small_a.png" "$work/pngs/small_a.png"
+sed '2s|^[^,]*|small_a.png|' "$work/pngs/labels.csv" > "$work/pngs/mixed.csv"
+mixed="$work/pngs/mixed.csv"
+expect_error "need a target size (--image-size)" encode --weights "$run/encoder.safetensors" --data "$mixed" \
+    --out "$work/codes.npy"
+expect_error "--image-size must be in [16, 1024]" encode --weights "$run/encoder.safetensors" --data "$mixed" \
+    --image-size 5 --out "$work/codes.npy"
+"$dcodr" encode --weights "$run/encoder.safetensors" --data "$mixed" --image-size 16 --out "$work/codes.npy" 2> /dev/null
+test "$(od -An -c -j 8 -N 120 "$work/codes.npy" | tr -d ' \n' | grep -o "'shape':([0-9]*,[0-9]*" )" = "'shape':(64,4"
+probe=(--probe-epochs 1 --probe-batch 8)
+expect_error "need a target size (--image-size)" eval --weights "$run/encoder.safetensors" --data "$mixed" "${probe[@]}"
+"$dcodr" eval --weights "$run/encoder.safetensors" --data "$mixed" --test-fraction 0.5 --image-size 16 "${probe[@]}" \
+    --json "$work/eval.json" > /dev/null 2>&1
+grep -q '"domain' "$work/eval.json"
+"$dcodr" train "${tiny[@]}" --reconstruction --gen-channels 8 --domain-dim 8 --steps 1 --out "$work/rec" 2> /dev/null
+expect_error "need a target size (--image-size)" translate --weights "$work/rec/checkpoint.safetensors" \
+    --data "$mixed" --out "$work/swap.png"
+"$dcodr" translate --weights "$work/rec/checkpoint.safetensors" --data "$mixed" --image-size 16 --rows 2 \
+    --columns 2 --out "$work/swap.png" > /dev/null 2>&1
+test -s "$work/swap.png"
 echo "cli hardening test passed"

@@ -4,19 +4,33 @@
 // side, with DCoDR's domain-swap grid. The two DCoDR variants' domain accuracy should sit near
 // chance and below the baseline's; attributes well above chance.
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 
 #include "data/image.h"
+#include "method/run_folder.h"
 #include "method/translate.h"
 #include "nn/atomic_file.h"
 #include "tensor/ops.h"
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/option_checks.h"
 
 namespace dcodr::tools {
 
 namespace {
+
+// The run folder, the name in the table, and the two switches that make each method.
+struct Method {
+    const char* folder;
+    const char* name;
+    const char* loss;
+    bool reconstruction;
+};
+constexpr Method kMethods[] = {{"dcodr", "DCoDR", "domain_wise", true},
+                               {"domain_wise", "DCoDR-norec", "domain_wise", false},
+                               {"standard", "baseline", "standard", false}};
 
 // The demo's generator width: the paper's 256 costs ~10x more per step on a CPU (docs/results.md).
 constexpr const char* kDemoGenChannels = "8";
@@ -73,24 +87,24 @@ int cmd_demo(int argc, char** argv) {
 
     auto t0 = std::chrono::steady_clock::now();
     Device device = device_from(a);
+    const std::string out = a.str("out");
+    // Bad options are refused before the output folder is made.
+    check_data_options(a);
+    train_config_from(a);
+    probe_config_from(a);
+    // The same guard as train's, before any work: locked against a second run, writable, stale
+    // temp files removed; for the demo's folder and each method's, where a `dcodr train` could
+    // point too.
+    method::RunFolder run_folder(out, /*resume=*/false);
+    std::deque<method::RunFolder> method_folders;
+    for (const Method& m : kMethods) method_folders.emplace_back(out + "/" + m.folder, /*resume=*/false);
     auto [train, test] = load_train_test(a);
     std::cerr << "dcodr demo | backends: " << compiled_backends() << " | device " << device.str() << " | threads "
               << num_threads() << "\ntrain: " << train.describe() << "\ntest:  " << test.describe() << "\n";
-    const std::string out = a.str("out");
-    std::filesystem::create_directories(out);
 
     std::vector<method::EvalReport> reports;
     json::Value results = json::Value::object();
-    // The run folder, the name in the table, and the two switches that make each method.
-    struct Method {
-        const char* folder;
-        const char* name;
-        const char* loss;
-        bool reconstruction;
-    };
-    for (const Method& m : {Method{"dcodr", "DCoDR", "domain_wise", true},
-                            Method{"domain_wise", "DCoDR-norec", "domain_wise", false},
-                            Method{"standard", "baseline", "standard", false}}) {
+    for (const Method& m : kMethods) {
         method::TrainConfig c = train_config_from(a);
         c.loss.mode = method::parse_contrastive_mode(m.loss);
         c.reconstruction.enabled = m.reconstruction;

@@ -9,6 +9,7 @@
 #include "nn/safetensors.h"
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/option_checks.h"
 
 namespace dcodr::tools {
 
@@ -44,6 +45,7 @@ int cmd_train(int argc, char** argv) {
             std::cerr << "note: --init is ignored with --resume: the weights come from " << ckpt << "\n";
     }
     config.device = device_from(a);
+    check_data_options(a);  // before the output folder is made: a refused command line leaves nothing behind
     method::RunFolder run_folder(a.str("out"), a.enabled("resume"));  // lock, clean, writable, fresh log
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
@@ -81,6 +83,7 @@ int cmd_eval(int argc, char** argv) {
            argv);
     a.option("weights", "", "encoder.safetensors or checkpoint.safetensors written by dcodr train (required)");
     add_data_options(a);
+    add_csv_image_size_option(a);
     add_probe_options(a);
     add_runtime_options(a);
     a.option("json", "", "also write the report as JSON to this file");

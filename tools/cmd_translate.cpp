@@ -38,6 +38,7 @@ int cmd_translate(int argc, char** argv) {
            argc, argv);
     a.option("weights", "", "checkpoint.safetensors of a run trained with --reconstruction (required)");
     add_data_options(a);
+    add_csv_image_size_option(a);
     a.option("rows", "8", "content images (spread over the data's domains)");
     a.option("columns", "10", "at most this many domains (the first ones)");
     a.option("out", "translate.png", "output PNG");

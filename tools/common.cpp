@@ -18,6 +18,12 @@ void add_data_options(Args& a) {
     a.option("data-seed", "7", "seed for the synthetic factors and the train/test split");
 }
 
+void add_csv_image_size_option(Args& a) {
+    a.option("image-size", "0",
+             "a labels .csv whose images differ in size: resize them all to this square size when loading "
+             "(0 = refuse such a CSV); the encoder then sees them at the size it was trained at");
+}
+
 std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a) {
     const std::string path = a.str("data");
     const auto seed = static_cast<std::uint64_t>(a.integer("data-seed"));

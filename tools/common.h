@@ -16,6 +16,11 @@ void add_data_options(Args& a);
 // built-in synthetic Shapes3D-like generator when --data is "synthetic".
 std::pair<data::Dataset, data::Dataset> load_train_test(const Args& a);
 
+// --image-size for the commands that read images but take the size from the encoder (eval,
+// encode, translate): the square size a CSV's images of different sizes are resized to when
+// loaded (0 = such a CSV is refused). train and demo have it among the training options.
+void add_csv_image_size_option(Args& a);
+
 // Model, loss and optimisation options (defaults: the method doc's numbers).
 void add_train_options(Args& a);
 method::TrainConfig train_config_from(const Args& a);

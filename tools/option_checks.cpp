@@ -91,7 +91,10 @@ void check_data_options(const Args& a) {
 
 data::CsvOptions csv_options_from(const Args& a) {
     data::CsvOptions o;
-    if (a.declared("image-size")) o.mixed_size_target = a.integer("image-size");
+    if (a.declared("image-size") && a.integer("image-size") != 0) {
+        integer_in("image-size", a.integer("image-size"), 16, 1024);
+        o.mixed_size_target = a.integer("image-size");
+    }
     return o;
 }
 

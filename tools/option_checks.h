@@ -19,7 +19,7 @@ void check_probe_config(const method::ProbeConfig& p);
 // --synthetic-count (the other data options are checked where they are used).
 void check_data_options(const Args& a);
 // For a CSV whose images differ in size: resize them to --image-size where the command has
-// that option (train, demo) instead of refusing.
+// that option (train, demo; eval, encode, translate when it is not 0) instead of refusing.
 data::CsvOptions csv_options_from(const Args& a);
 
 }  // namespace dcodr::tools
