@@ -180,6 +180,20 @@ Image resize(const Image& img, std::int64_t height, std::int64_t width) {
     return out;
 }
 
+void planar_to_input(const float* planar, std::int64_t in_channels, const Resampler& resampler,
+                     std::int64_t out_channels, float* scratch, float* dst) {
+    const std::int64_t in_plane = resampler.in_plane(), out_plane = resampler.out_plane();
+    for (std::int64_t c = 0; c < in_channels; ++c) resampler.apply(planar + c * in_plane, scratch + c * out_plane);
+    if (out_channels == in_channels) {
+        std::copy(scratch, scratch + in_channels * out_plane, dst);
+    } else if (in_channels == 1) {  // 3: tile gray
+        for (std::int64_t c = 0; c < out_channels; ++c) std::copy(scratch, scratch + out_plane, dst + c * out_plane);
+    } else {  // 3 -> 1: luma
+        for (std::int64_t p = 0; p < out_plane; ++p)
+            dst[p] = 0.299f * scratch[p] + 0.587f * scratch[out_plane + p] + 0.114f * scratch[2 * out_plane + p];
+    }
+}
+
 Image convert_channels(const Image& img, std::int64_t channels) {
     if (img.channels == channels) return img;
     const std::int64_t plane = img.height * img.width;

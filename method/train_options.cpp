@@ -225,7 +225,7 @@ std::vector<TrainOption> build_table() {
     TrainOption preset = start_option(choice("dataset-preset", "method",
                                              "the authors' settings for cars3d, smallnorb, shapes3d, celeba or "
                                              "edges2shoes (tau, head, rates, image size, batches; README.md); "
-                                             "explicit flags and --config win",
+                                             "explicit flags win, and so do a config file's keys",
                                              DCODR_FIELD(dataset_preset), preset_names));
     t.push_back(preset);
 

@@ -15,6 +15,7 @@
 #include "method/checkpoint_guards.h"
 #include "method/run_folder.h"
 #include "method/train_options.h"
+#include "method/encoder_file.h"
 #include "nn/finite_check.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
@@ -409,30 +410,9 @@ void Trainer::load_checkpoint(const std::string& path) {
 }
 
 std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config_out) {
-    nn::SafetensorsContent c = nn::load_safetensors(path);
-    auto cfg = c.metadata.find("dcodr.config");
-    DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
-                path);
-    TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
-    // The code is the head's output when the encoder was trained with one (files written before
-    // this field existed say so through their configuration alone).
-    auto code = c.metadata.find("dcodr.code");
-    DCODR_CHECK(code == c.metadata.end() || code->second == code_output(config.encoder),
-                "{}: metadata 'dcodr.code' is '{}' but its configuration says the code is the {} output", path,
-                code == c.metadata.end() ? "" : code->second, code_output(config.encoder));
-    nn::require_finite(c.tensors, path);
-    auto encoder = std::make_shared<nn::DcodrEncoder>(config.encoder);
-    std::vector<nn::NamedTensor> weights;
-    bool checkpoint = c.metadata.count("dcodr.kind") && c.metadata.at("dcodr.kind") == "checkpoint";
-    for (auto& nt : c.tensors) {
-        if (!checkpoint) weights.push_back(nt);
-        else if (nt.name.rfind("model.", 0) == 0) weights.push_back({nt.name.substr(6), nt.tensor});
-    }
-    nn::load_state_dict(encoder->state_dict(), weights, true, path);
-    encoder->to(device);
-    encoder->eval();
-    if (config_out) *config_out = config;
-    return encoder;
+    LoadedEncoder loaded = load_encoder_file(path, device);  // method/encoder_file.cpp (the inference library)
+    if (config_out) *config_out = TrainConfig::from_json(json::parse(loaded.info.config_json));
+    return loaded.encoder;
 }
 
 std::shared_ptr<nn::DcodrDecoder> load_decoder(const std::string& path, Device device) {

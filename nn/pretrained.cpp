@@ -46,6 +46,7 @@ WeightsFile read_weights_file(const std::string& path, const TorchLoadOptions& o
     if (kind == "safetensors") {
         w.format = "safetensors";
         SafetensorsContent c = load_safetensors(path);
+        w.metadata = c.metadata;
         // The stored dtypes: from the header (the loader has converted F16/BF16/ints).
         std::ifstream in(path, std::ios::binary);
         std::uint64_t hlen = 0;

@@ -84,6 +84,10 @@ static method::TrainConfig unusual_config() {
     c.image_size = 48;
     c.domains_per_batch = 3;
     c.images_per_domain = 6;
+    c.sampler = "coverage";
+    c.baseline_batch = "balanced";
+    c.baseline_batch_size = 32;
+    c.dataset_preset = "cars3d";
     c.augmentations = "crop,hflip";
     c.lr = 2e-3;
     c.beta1 = 0.8;

@@ -1,4 +1,4 @@
-// dcodr train / eval / encode.
+// dcodr train / eval (encode: cmd_encode.cpp).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -125,25 +125,6 @@ int cmd_eval(int argc, char** argv) {
         eval["config"] = cfg.to_json();  // the configuration the weights were trained with
         write_json(a.str("json"), eval);
     }
-    return 0;
-}
-
-int cmd_encode(int argc, char** argv) {
-    Args a("encode", "Encode images to L2-normalised codes, saved as a float32 .npy [N, code_dim].", argc, argv);
-    a.option("weights", "", "encoder.safetensors or checkpoint.safetensors (required)");
-    a.option("data", "", "images to encode: an .npz or a labels .csv (required)");
-    a.option("out", "codes.npy", "output .npy file");
-    add_csv_image_size_option(a);
-    add_runtime_options(a);
-    if (a.parse()) return 0;
-    if (a.str("weights").empty() || a.str("data").empty()) usage_error("--weights and --data are required");
-    Device device = device_from(a);
-    method::TrainConfig cfg;
-    auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
-    data::Dataset ds = data::load_dataset(a.str("data"), csv_options_from(a));
-    Tensor codes = method::encode_dataset(*encoder, ds, cfg.image_size, device);
-    data::save_npy(a.str("out"), data::NpyArray::from_tensor(codes));
-    std::cerr << fmt::format("wrote {} codes of dimension {} to {}\n", codes.size(0), codes.size(1), a.str("out"));
     return 0;
 }
 

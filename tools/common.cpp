@@ -113,16 +113,4 @@ method::ProbeConfig probe_config_from(const Args& a) {
     return as_usage_error([&] { return read_probe_config(a); });
 }
 
-void add_runtime_options(Args& a) {
-    a.option("device", "cpu", "cpu, cuda or cuda:N", "runtime");
-    a.option("threads", "0", "CPU threads (0 = DCODR_THREADS or all cores)", "runtime");
-}
-
-Device device_from(const Args& a) {
-    if (int n = as_usage_error([&] { return checked_threads(a.integer("threads")); }); n > 0) set_num_threads(n);
-    Device d = as_usage_error([&] { return Device::parse(a.str("device")); });
-    backend_for(d);  // fails now, with a clear message, when the device cannot be used
-    return d;
-}
-
 }  // namespace dcodr::tools

@@ -6,6 +6,7 @@
 #include "method/evaluation.h"
 #include "method/trainer.h"
 #include "tools/args.h"
+#include "tools/runtime_options.h"  // --device, --threads
 
 namespace dcodr::tools {
 
@@ -33,9 +34,5 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved);
 // Probe protocol options.
 void add_probe_options(Args& a);
 method::ProbeConfig probe_config_from(const Args& a);
-
-// --device and --threads
-void add_runtime_options(Args& a);
-Device device_from(const Args& a);
 
 }  // namespace dcodr::tools

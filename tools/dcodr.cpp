@@ -9,6 +9,17 @@
 
 namespace {
 
+#ifdef DCODR_INFERENCE_ONLY
+// meson -Dinference_only=true: the encoder as a component (docs/embedding.md).
+const char* kUsage =
+    "dcodr (inference-only build): encode images with a trained DCoDR encoder\n"
+    "\n"
+    "usage: dcodr <command> [options]   (dcodr <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  encode          images -> codes (.npy)\n"
+    "  version         build information\n";
+#else
 const char* kUsage =
     "dcodr: domain-wise contrastive disentanglement (DCoDR, Kahana & Hoshen, ECCV 2022)\n"
     "\n"
@@ -27,6 +38,7 @@ const char* kUsage =
     "  version         version, backends compiled in, build type (also: dcodr --version)\n"
     "\n"
     "exit codes: 0 success, 1 failure (bad file, data, device, ...), 2 wrong command line\n";
+#endif
 
 }  // namespace
 
@@ -42,15 +54,17 @@ int main(int argc, char** argv) {
     // Every failure is reported once, as "dcodr <command>: error: <what>"; exit code 2 for a
     // wrong command line (UsageError), 1 for anything else (README, "Exit codes").
     try {
+        if (cmd == "encode") return cmd_encode(n, rest);
+#ifndef DCODR_INFERENCE_ONLY
         if (cmd == "demo") return cmd_demo(n, rest);
         if (cmd == "train") return cmd_train(n, rest);
         if (cmd == "eval") return cmd_eval(n, rest);
-        if (cmd == "encode") return cmd_encode(n, rest);
         if (cmd == "translate") return cmd_translate(n, rest);
         if (cmd == "generate-data") return cmd_generate_data(n, rest);
         if (cmd == "bench") return cmd_bench(n, rest);
         if (cmd == "convert") return cmd_convert(n, rest);
         if (cmd == "inspect") return cmd_inspect(n, rest);
+#endif
         if (cmd == "version" || cmd == "--version") {
             if (n > 0) usage_error("takes no arguments, got '{}'", rest[0]);
             std::cout << version_text() << "CPU threads: " << dcodr::num_threads() << "\n";

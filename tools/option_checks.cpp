@@ -36,19 +36,9 @@ void check_probe_config(const method::ProbeConfig& p) {
                 "--probe-on-test must be 0 (off) or a fraction in (0, 1), got {}", p.split_test);
 }
 
-int checked_threads(std::int64_t requested) {
-    integer_in("threads", requested, 0, kMaxThreads, " (0 = DCODR_THREADS or all cores)");
-    const auto cores = static_cast<std::int64_t>(std::thread::hardware_concurrency());
-    if (cores > 0 && requested > cores) {
-        std::cerr << "note: --threads " << requested << " is more than the " << cores
-                  << " cores of this machine; using " << cores << "\n";
-        return static_cast<int>(cores);
-    }
-    return static_cast<int>(requested);
-}
-
 void check_data_options(const Args& a) {
-    if (a.str("data") == "synthetic") integer_in("synthetic-count", a.integer("synthetic-count"), 8, 10000000);
+    if (a.str("data") == "synthetic")
+        as_usage_error([&] { integer_in("synthetic-count", a.integer("synthetic-count"), 8, 10000000); });
 }
 
 data::CsvOptions csv_options_from(const Args& a) {

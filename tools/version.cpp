@@ -8,8 +8,13 @@
 namespace dcodr::tools {
 
 std::string version_text() {
-    return fmt::format("dcodr {}\nbackends: {}\nbuild: {}, {}, C++{}\n", DCODR_VERSION, compiled_backends(),
-                       DCODR_BUILD_TYPE, DCODR_COMPILER, __cplusplus / 100 % 100);
+#ifdef DCODR_INFERENCE_ONLY
+    const char* variant = "inference only (meson -Dinference_only=true)";
+#else
+    const char* variant = "full (training, evaluation, inference)";
+#endif
+    return fmt::format("dcodr {}\nbackends: {}\nbuild: {}, {}, C++{}\nvariant: {}\n", DCODR_VERSION,
+                       compiled_backends(), DCODR_BUILD_TYPE, DCODR_COMPILER, __cplusplus / 100 % 100, variant);
 }
 
 }  // namespace dcodr::tools
