@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "data/npy.h"
 #include "method/run_folder.h"
@@ -9,6 +10,7 @@
 #include "nn/safetensors.h"
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/report_outputs.h"
 
 namespace dcodr::tools {
 
@@ -55,15 +57,18 @@ int cmd_train(int argc, char** argv) {
     }
     trainer.run();
     std::cerr << "wrote " << config.out_dir << "/encoder.safetensors\n";
+    std::optional<method::EvalReport> report;
     if (a.enabled("eval")) {
-        auto report = method::evaluate(trainer.encoder(), train, test, config.image_size, probe_config_from(a),
-                                       config.device,
-                                       config.reconstruction.enabled ? "DCoDR"
-                                                                     : method::contrastive_mode_name(config.loss.mode),
-                                       true);
-        std::cout << method::format_reports({report});
-        write_json(config.out_dir + "/eval.json", report.to_json());
+        report = method::evaluate(trainer.encoder(), train, test, config.image_size, probe_config_from(a),
+                                  config.device,
+                                  config.reconstruction.enabled ? "DCoDR"
+                                                                : method::contrastive_mode_name(config.loss.mode),
+                                  true);
+        std::cout << method::format_reports({*report});
+        write_json(config.out_dir + "/eval.json", report->to_json());
     }
+    write_train_outputs(config.out_dir, trainer, train, test, report ? &*report : nullptr,
+                        command_line("train", argc, argv));
     return 0;
 }
 
@@ -75,10 +80,13 @@ int cmd_eval(int argc, char** argv) {
     add_probe_options(a);
     add_runtime_options(a);
     a.option("json", "", "also write the report as JSON to this file");
+    a.option("out", "", "output folder for eval.json, the retrieval pictures and report.html "
+                        "(default: <folder of --weights>/eval)");
     if (a.parse()) return 0;
     DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
     probe_config_from(a);  // refuses bad probe options before loading anything
     Device device = device_from(a);
+    const std::string out = eval_out_folder(a.str("out"), a.str("weights"));
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
     auto [train, test] = load_train_test(a);
@@ -86,6 +94,8 @@ int cmd_eval(int argc, char** argv) {
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});
     if (!a.str("json").empty()) write_json(a.str("json"), report.to_json());
+    write_eval_outputs(out, a.str("weights"), *encoder, cfg, train, test, report, device,
+                       command_line("eval", argc, argv));
     return 0;
 }
 
