@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch eager reference for `dcodr bench step --device cuda` (a measuring stick, not product).
+"""PyTorch eager reference for `dcodr bench step` on a GPU or a CPU (a measuring stick, not product).
 
 Times the same DCoDR-norec training step as method/trainer.cpp Trainer::step:
   z = normalize(E(clean)), p = normalize(E(positive))      two passes, BN stats per pass
@@ -9,14 +9,18 @@ over both views with BN statistics per half, docs/design.md)
   zero_grad (set to None), backward, loss.item() (NaN check: one host sync per step), Adam step
 E = torchvision ResNet whose fc is Linear(feat -> hidden), then proj Linear(hidden -> code_dim),
 optional head 3 x Linear(code -> code) with LeakyReLU(0.01) between (nn/dcodr_encoder.cpp).
-Images are pre-generated on the GPU: data loading, augmentation and host->device copies are
+--device cpu times the same step on the host with --threads intra-op threads (PyTorch's CPU
+kernels, MKL-DNN where the build has it); tools/cpu-compare.sh alternates it with ours.
+Images are pre-generated on the device: data loading, augmentation and host->device copies are
 NOT timed. (Ours loads and augments in a background prefetcher, but its timed step still
 waits for that batch, copies both views to the GPU and uploads the negative mask.)
-Exit code 77 (skip) when torch/torchvision or a CUDA GPU is missing.
+Exit code 77 (skip) when torch/torchvision (or, for --device cuda, a CUDA GPU) is missing.
 """
 import argparse, json, math, os, sys, time
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+p.add_argument("--threads", type=int, default=0, help="--device cpu: intra-op threads (0 = PyTorch's default)")
 p.add_argument("--depth", type=int, default=50, choices=(18, 34, 50))
 p.add_argument("--domains", type=int, default=4)             # TrainConfig: min(4, domains)
 p.add_argument("--images-per-domain", type=int, default=32)
@@ -55,7 +59,7 @@ except Exception as e:  # ImportError, or a broken install (OSError on its share
     print(f"torch_step_reference: SKIP: PyTorch/torchvision not importable ({type(e).__name__}: {e})",
           file=sys.stderr)
     sys.exit(77)
-if not torch.cuda.is_available():
+if args.device == "cuda" and not torch.cuda.is_available():
     print("torch_step_reference: SKIP: no CUDA GPU visible to PyTorch", file=sys.stderr)
     sys.exit(77)
 
@@ -102,11 +106,38 @@ def contrastive_loss(z, pos_view, neg_mask, tau):
     return (torch.logsumexp(logits, 1) - pos.squeeze(1)).mean()      # -log softmax of column 0
 
 
+def forward_flops(model, x):
+    """Multiply-adds x 2 of every Conv2d and Linear in one forward pass of x (hooks): the
+    step's arithmetic is ~3x this per view (forward, grad wrt input, grad wrt weights)."""
+    total = [0]
+
+    def conv_hook(m, inp, out):
+        k = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+        total[0] += 2 * out.numel() * k
+
+    def linear_hook(m, inp, out):
+        total[0] += 2 * out.numel() * m.in_features
+
+    hooks = [m.register_forward_hook(conv_hook if isinstance(m, nn.Conv2d) else linear_hook)
+             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
 def main():
-    dev = torch.device("cuda")
-    precision = set_precision(args.tf32, args.tf32_matmul)
-    torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    torch.backends.cudnn.deterministic = args.deterministic
+    dev = torch.device(args.device)
+    on_gpu = dev.type == "cuda"
+    if on_gpu:
+        precision = set_precision(args.tf32, args.tf32_matmul)
+        torch.backends.cudnn.benchmark = args.cudnn_benchmark
+        torch.backends.cudnn.deterministic = args.deterministic
+    else:
+        precision = "fp32 (CPU)"
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = Encoder(args.depth, args.hidden, args.code_dim, args.head).to(dev).train()
     adam_kw = {"foreach": dict(foreach=True), "fused": dict(fused=True), "single": dict(foreach=False)}
@@ -133,8 +164,11 @@ def main():
         opt.step()
         return value
 
+    step_gflop = 2 * 3 * forward_flops(model, clean) / 1e9   # two views, ~3x forward each
     for _ in range(args.warmup):
         step()
+    if not on_gpu:
+        return finish_cpu(step, b, s, step_gflop, precision)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     # Events are recorded on the stream around each step and read once at the end, so no
@@ -178,6 +212,46 @@ def main():
     }
     if args.profile > 0:
         r["profile_file"] = profile(step, args.profile)
+    text = json.dumps(r, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+def finish_cpu(step, b, s, step_gflop, precision):
+    """The CPU timing: host clock around each step (a CPU step ends when it returns)."""
+    import resource
+    ms = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        last_loss = step()
+        ms.append((time.perf_counter() - t0) * 1e3)
+    ms.sort()
+    median = ms[len(ms) // 2]   # as our bench's median_of: upper middle
+    r = {
+        "benchmark": "train_step_torch_reference",
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
+        "config": {"depth": args.depth, "width": 1.0, "hidden": args.hidden, "code_dim": args.code_dim,
+                   "head": args.head, "loss": "domain_wise", "tau": args.tau, "image_size": s,
+                   "domains_per_batch": args.domains, "images_per_domain": args.images_per_domain,
+                   "lr": args.lr, "beta1": 0.5, "beta2": 0.999},
+        "batch_anchors": b,
+        "warmup": args.warmup, "repeats": args.repeats,
+        "median_ms": median, "min_ms": ms[0], "max_ms": ms[-1],
+        "images_per_second": 2.0 * b / (median / 1e3),
+        "step_gflop": step_gflop,
+        "gflop_per_second": step_gflop / (median / 1e3),
+        "last_loss": last_loss,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "timing": "host clock around forward x2 + loss + zero_grad + backward + loss.item() + Adam step; "
+                  "inputs pre-generated, data loading/augmentation excluded",
+        "settings": {"precision": precision, "mkldnn": torch.backends.mkldnn.is_available(),
+                     "memory_format": "NCHW"},
+        "versions": {"torch": torch.__version__, "torchvision": torchvision.__version__,
+                     "python": sys.version.split()[0]},
+    }
     text = json.dumps(r, indent=2)
     print(text)
     if args.out:
