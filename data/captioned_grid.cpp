@@ -9,7 +9,7 @@ namespace dcodr::data {
 namespace {
 
 constexpr std::int64_t kGap = 8;       // between columns and rows, and around the picture
-constexpr std::int64_t kLineGap = 3;   // between caption lines
+constexpr std::int64_t kLineGap = 1;   // between caption lines (the glyphs' descender rows add more)
 
 void paste(Image& dst, const Image& tile, std::int64_t x0, std::int64_t y0, std::int64_t scale) {
     const Image rgb = tile.channels == 3 ? tile : convert_channels(tile, 3);
@@ -47,10 +47,12 @@ Image make_captioned_grid(const std::vector<CaptionedTile>& tiles, const Caption
         col_w[static_cast<std::size_t>(c)] =
             std::max(col_w[static_cast<std::size_t>(c)], text_width(o.column_headers[static_cast<std::size_t>(c)], o.text_scale));
     std::vector<std::int64_t> col_x(static_cast<std::size_t>(o.columns));
+    const std::int64_t col_gap = kGap + 4 * (o.text_scale - 1);  // larger letters need more space between columns
     std::int64_t width = kGap;
     for (std::int64_t c = 0; c < o.columns; ++c) {
         col_x[static_cast<std::size_t>(c)] = width;
-        width += col_w[static_cast<std::size_t>(c)] + kGap + (c == o.rule_after_column ? kGap : 0);
+        width += col_w[static_cast<std::size_t>(c)] + (c + 1 < o.columns ? col_gap : kGap) +
+                 (c == o.rule_after_column ? kGap : 0);
     }
     std::vector<std::string> title_lines;
     for (std::size_t at = 0; !o.title.empty() && at <= o.title.size();) {
@@ -83,7 +85,7 @@ Image make_captioned_grid(const std::vector<CaptionedTile>& tiles, const Caption
         }
     }
     if (o.rule_after_column >= 0 && o.rule_after_column + 1 < o.columns) {
-        const std::int64_t rx = col_x[static_cast<std::size_t>(o.rule_after_column + 1)] - kGap - 1;
+        const std::int64_t rx = col_x[static_cast<std::size_t>(o.rule_after_column + 1)] - (col_gap + kGap) / 2 - 1;
         for (std::int64_t y = grid_top; y < height - kGap / 2; ++y)
             for (std::int64_t dx = 0; dx < 2; ++dx)
                 for (int ch = 0; ch < 3; ++ch) out.at(ch, y, rx + dx) = 0.35f;

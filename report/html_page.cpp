@@ -1,5 +1,7 @@
 #include "report/html_page.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "report/base64.h"
@@ -83,9 +85,19 @@ void HtmlPage::table(const Table& t) {
 
 void HtmlPage::preformatted(const std::string& text) { body_ += "<pre>" + escape_markup(text) + "</pre>\n"; }
 
-void HtmlPage::png(const std::vector<std::uint8_t>& bytes, const std::string& alt, const std::string& caption) {
-    body_ += fmt::format("<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>\n",
-                         escape_markup(alt), base64_encode(bytes), escape_markup(caption));
+void HtmlPage::png(const std::vector<std::uint8_t>& bytes, const std::string& alt, const std::string& caption,
+                   int fill_width) {
+    // The width is in the IHDR chunk, right after the 8-byte signature: bytes 16-19, big-endian.
+    static const std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    std::string size;
+    if (fill_width > 0 && bytes.size() >= 24 && std::equal(kSignature, kSignature + 8, bytes.begin())) {
+        const std::uint32_t w = (std::uint32_t{bytes[16]} << 24) | (std::uint32_t{bytes[17]} << 16) |
+                                (std::uint32_t{bytes[18]} << 8) | bytes[19];
+        const std::uint32_t factor = w > 0 ? std::min<std::uint32_t>(3, static_cast<std::uint32_t>(fill_width) / w) : 1;
+        if (factor > 1) size = fmt::format(" width=\"{}\"", w * factor);
+    }
+    body_ += fmt::format("<figure><img alt=\"{}\"{} src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>\n",
+                         escape_markup(alt), size, base64_encode(bytes), escape_markup(caption));
 }
 
 void HtmlPage::raw(const std::string& markup) { body_ += markup; }

@@ -34,8 +34,11 @@ public:
     void paragraph(const std::string& text, const std::string& css_class = "");
     void table(const Table& t);
     void preformatted(const std::string& text);
-    // A PNG (its bytes) as <img src="data:image/png;base64,...">, with a caption under it.
-    void png(const std::vector<std::uint8_t>& bytes, const std::string& alt, const std::string& caption);
+    // A PNG (its bytes) as <img src="data:image/png;base64,...">, with a caption under it. A
+    // picture narrower than `fill_width` pixels is shown enlarged by a whole factor (at most 3,
+    // pixels kept sharp) to fill it: 64 px tiles are small on a screen.
+    void png(const std::vector<std::uint8_t>& bytes, const std::string& alt, const std::string& caption,
+             int fill_width = 0);
     // Markup written as is: only for markup this program generated (the SVG charts).
     void raw(const std::string& markup);
     void begin_grid();  // the charts between begin_grid and end_grid flow in columns

@@ -234,7 +234,7 @@ void probes_section(HtmlPage& page, Charts& charts, const std::vector<Evaluated>
             s.colours.push_back(palette_colour(r.colour));
         }
         c.series.push_back(std::move(s));
-        if (!std::isnan(chance)) c.references.push_back({chance, fmt::format("chance {:.2f}", chance)});
+        if (!std::isnan(chance)) c.references.push_back({chance, fmt::format("chance {:.3f}", chance)});
         svgs.push_back(charts.add("probe_" + slug(label), render_svg(c)));
     }
     page.table(t);
@@ -320,7 +320,8 @@ void pictures_section(HtmlPage& page, const std::string& folder, const RunReport
             any = true;
             page.heading(r.runs.size() > 1 ? run.name + ": " + pic.title : pic.title);
             page.png(data::read_file(path.string()), pic.title,
-                     std::string(pic.caption) + " (" + (fs::path(run.folder) / pic.file).generic_string() + ")");
+                     std::string(pic.caption) + " (" + (fs::path(run.folder) / pic.file).generic_string() + ")",
+                     900);
         }
     if (!any) page.paragraph("No pictures in this folder (they are drawn with the evaluation).", "note");
     page.end_section();

@@ -36,8 +36,9 @@ std::string fit(const std::string& s, double width, double size = kFontSize) {
 }
 
 struct LegendItem {
+    enum Kind { bar, line, dashed };
     std::string name, colour;
-    bool bar;  // a square swatch (bars) or a line (line charts)
+    Kind kind;  // a square swatch (bars), a line (line charts), a dashed line (reference lines)
 };
 
 // Legend rows under the title; returns the SVG and the height used.
@@ -53,12 +54,14 @@ std::pair<std::string, double> legend(const std::vector<LegendItem>& items, doub
             ++rows;
         }
         const double mid = y + kLegendRow / 2;
-        if (it.bar)
+        if (it.kind == LegendItem::bar)
             out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>\n", num(x),
                                num(mid - 6), it.colour);
         else
-            out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n",
-                               num(x), num(mid), num(x + 16), num(mid), it.colour);
+            out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+                               num(x), num(mid), num(x + 16), num(mid), it.colour,
+                               it.kind == LegendItem::dashed ? "1.5" : "3",
+                               it.kind == LegendItem::dashed ? " stroke-dasharray=\"4 3\"" : "");
         out += text(x + 22, mid + 4, it.name, "start");
         x += w;
     }
@@ -169,7 +172,7 @@ std::string format_tick(double value, double step) {
 std::string render_svg(const LineChart& c) {
     std::vector<LegendItem> items;
     for (const auto& s : c.series)
-        if (s.in_legend) items.push_back({s.name, s.colour, false});
+        if (s.in_legend) items.push_back({s.name, s.colour, LegendItem::line});
     double lo = INFINITY, hi = -INFINITY, x_lo = INFINITY, x_hi = -INFINITY;
     for (const auto& s : c.series)
         for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
@@ -234,7 +237,9 @@ std::string render_svg(const LineChart& c) {
 std::string render_svg(const BarChart& c) {
     std::vector<LegendItem> items;
     if (c.series.size() > 1)
-        for (const auto& s : c.series) items.push_back({s.name, s.colour, true});
+        for (const auto& s : c.series) items.push_back({s.name, s.colour, LegendItem::bar});
+    // Reference lines are named in the legend, not on the plot, where bars and their labels sit.
+    for (const auto& r : c.references) items.push_back({r.label, r.colour, LegendItem::dashed});
     double lo = c.y_min, hi = c.y_min;
     for (const auto& s : c.series)
         for (double v : s.values)
@@ -284,11 +289,6 @@ std::string render_svg(const BarChart& c) {
         out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.5\" "
                            "stroke-dasharray=\"6 4\"/>\n",
                            num(left), num(y), num(right), num(y), r.colour);
-        // The label sits at the right end, on a white backing so bars do not hide it.
-        const double w = text_width(r.label, 11) + 6;
-        out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" fill=\"#ffffff\" fill-opacity=\"0.85\"/>\n",
-                           num(right - w), num(y - 15), num(w));
-        out += text(right - 3, y - 4, r.label, "end", 11, fmt::format(" fill=\"{}\"", r.colour));
     }
     return out + "</svg>\n";
 }

@@ -339,7 +339,7 @@ TEST_CASE("a captioned grid places tiles, headers and coloured caption lines", "
     CHECK(g.width == 8 + data::text_width("query") + 8 + 8 + data::text_width("nearest 1") + 8);
     // Tile 3 (row 1, column 1) holds 0.3, enlarged 3x.
     const std::int64_t col1 = 8 + data::text_width("query") + 8 + 8;
-    const std::int64_t header = data::kGlyphHeight + 3 + 2, cell = 12 + 4 + data::kGlyphHeight + 3;
+    const std::int64_t header = data::kGlyphHeight + 1 + 2, cell = 12 + 4 + data::kGlyphHeight + 1;
     const std::int64_t row1 = 8 + header + cell + 8;
     CHECK(g.at(0, row1, col1) == Approx(0.3f));
     CHECK(g.at(2, row1 + 11, col1 + 11) == Approx(0.3f));
@@ -438,6 +438,7 @@ TEST_CASE("report.html of one evaluated run: every section, eval.json's numbers,
     const std::string payload = imgs[0].substr(std::strlen("src=\"data:image/png;base64,"),
                                                imgs[0].size() - std::strlen("src=\"data:image/png;base64,") - 1);
     CHECK(base64_decode(payload) == png);
+    CHECK(html.find("<img alt=\"Retrieval across domains\" width=\"30\" src=") != std::string::npos);  // 10 px, shown 3x
 
     // Charts: a loss chart with three terms, lr, throughput, one per probe label, retrieval;
     // inline and beside the report, each well formed.

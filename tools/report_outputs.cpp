@@ -19,12 +19,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+#ifdef __clang__
+constexpr const char* kCompiler = "clang " __clang_version__;
+#else
+constexpr const char* kCompiler = "GCC " __VERSION__;
+#endif
+
 std::vector<std::pair<std::string, std::string>> build_facts(Device device) {
     return {{"dcodr version", DCODR_VERSION},
             {"backends compiled in", compiled_backends()},
             {"device", device.str()},
             {"CPU threads", std::to_string(num_threads())},
-            {"compiler", __VERSION__}};
+            {"compiler", kCompiler}};
 }
 
 // Pictures of what the run learned, drawn from the held-out images.
