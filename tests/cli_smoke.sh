@@ -140,4 +140,5 @@ if "$dcodr" train --stpes 1 2> "$work/err.txt"; then exit 1; fi
 grep -q "unknown option --stpes" "$work/err.txt"
 if "$dcodr" eval --weights "$work/shapes.npz" --data "$work/shapes.npz" 2> "$work/err.txt"; then exit 1; fi
 grep -q "shapes.npz" "$work/err.txt"
+test ! -e "$work/eval"   # refused weights: no output folder made
 echo "cli smoke test passed"

@@ -86,10 +86,10 @@ int cmd_eval(int argc, char** argv) {
     DCODR_CHECK(!a.str("weights").empty(), "dcodr eval: --weights is required");
     probe_config_from(a);  // refuses bad probe options before loading anything
     Device device = device_from(a);
-    const std::string out = eval_out_folder(a.str("out"), a.str("weights"));
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
     auto [train, test] = load_train_test(a);
+    const std::string out = eval_out_folder(a.str("out"), a.str("weights"));  // after the inputs proved good
     auto report = method::evaluate(*encoder, train, test, cfg.image_size, probe_config_from(a), device,
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});

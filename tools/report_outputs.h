@@ -18,8 +18,9 @@ std::string command_line(const std::string& command, int argc, char** argv);
 void write_train_outputs(const std::string& out, method::Trainer& trainer, const data::Dataset& train,
                          const data::Dataset& test, const method::EvalReport* eval, const std::string& command);
 
-// dcodr eval's output folder: --out, or <folder of the weights>/eval; created now, before the
-// evaluation's work, so a folder that cannot be made fails early.
+// dcodr eval's output folder: --out, or <folder of the weights>/eval; created once the weights
+// and data have loaded (a refused input leaves no empty folder) and before the evaluation's
+// work, so a folder that cannot be made fails early.
 std::string eval_out_folder(const std::string& out, const std::string& weights);
 
 // dcodr eval: eval.json, the pictures (the domain swap too when `weights` is, or sits beside, a
