@@ -1,11 +1,14 @@
 #include "report/run_report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 

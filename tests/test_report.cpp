@@ -4,6 +4,10 @@
 // eval.json's, the pictures embedded byte for byte, the charts written beside it.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
