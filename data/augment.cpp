@@ -82,24 +82,27 @@ std::int64_t reflect(std::int64_t i, std::int64_t n) {
     return std::clamp<std::int64_t>(i, 0, n - 1);  // images smaller than the kernel
 }
 
-// Separable Gaussian, kernel 5, reflect padding (torchvision gaussian_blur).
-void blur(Img v, float sigma) {
-    float k[5], sum = 0;
-    for (int i = 0; i < 5; ++i) sum += k[i] = std::exp(-0.5f * (i - 2) * (i - 2) / (sigma * sigma));
-    for (float& x : k) x /= sum;
+// Separable Gaussian of odd kernel size `ksize` (5 for the default set, 3 in the authors'
+// SimSiam set), reflect padding (torchvision gaussian_blur).
+void blur(Img v, float sigma, int ksize = 5) {
+    const int half = ksize / 2;
+    std::array<float, 9> k{};
+    float sum = 0;
+    for (int i = 0; i < ksize; ++i) sum += k[i] = std::exp(-0.5f * (i - half) * (i - half) / (sigma * sigma));
+    for (int i = 0; i < ksize; ++i) k[i] /= sum;
     std::vector<float> tmp(static_cast<std::size_t>(v.plane()));
     for (std::int64_t c = 0; c < v.c; ++c) {
         float* p = v.ch(c);
         for (std::int64_t y = 0; y < v.h; ++y)
             for (std::int64_t x = 0; x < v.w; ++x) {
                 float acc = 0;
-                for (int t = 0; t < 5; ++t) acc += k[t] * p[y * v.w + reflect(x + t - 2, v.w)];
+                for (int t = 0; t < ksize; ++t) acc += k[t] * p[y * v.w + reflect(x + t - half, v.w)];
                 tmp[y * v.w + x] = acc;
             }
         for (std::int64_t y = 0; y < v.h; ++y)
             for (std::int64_t x = 0; x < v.w; ++x) {
                 float acc = 0;
-                for (int t = 0; t < 5; ++t) acc += k[t] * tmp[reflect(y + t - 2, v.h) * v.w + x];
+                for (int t = 0; t < ksize; ++t) acc += k[t] * tmp[reflect(y + t - half, v.h) * v.w + x];
                 p[y * v.w + x] = acc;
             }
     }
@@ -140,18 +143,22 @@ void hue(Img v, float delta) {
     clamp01(v);
 }
 
-// Bilinear sample of plane p at index coordinates (x, y); outside the image counts as 0.
-float sample_zero(const float* p, std::int64_t h, std::int64_t w, float x, float y) {
+// Bilinear sample of plane p at index coordinates (x, y); outside the image counts as `fill`.
+float sample_fill(const float* p, std::int64_t h, std::int64_t w, float x, float y, float fill) {
     const float fx = std::floor(x), fy = std::floor(y);
     const auto x0 = static_cast<std::int64_t>(fx), y0 = static_cast<std::int64_t>(fy);
     const float ax = x - fx, ay = y - fy;
     auto at = [&](std::int64_t yy, std::int64_t xx) {
-        return (yy >= 0 && yy < h && xx >= 0 && xx < w) ? p[yy * w + xx] : 0.0f;
+        return (yy >= 0 && yy < h && xx >= 0 && xx < w) ? p[yy * w + xx] : fill;
     };
     return (1 - ay) * ((1 - ax) * at(y0, x0) + ax * at(y0, x0 + 1)) + ay * ((1 - ax) * at(y0 + 1, x0) + ax * at(y0 + 1, x0 + 1));
 }
 
-void rotate(Img v, float degrees) {
+// Rotation about the centre by `degrees` clockwise (torchvision's affine convention: it maps
+// every output pixel centre back into the source). `nearest` takes the source pixel that the
+// point falls in (PIL's NEAREST, what RandomAffine uses on the authors' PIL images); otherwise
+// bilinear. Points outside the source get `fill` (the authors: 255, i.e. white).
+void rotate(Img v, float degrees, bool nearest, float fill) {
     const float th = degrees * kPi / 180.0f, cs = std::cos(th), sn = std::sin(th);
     const float cx = 0.5f * static_cast<float>(v.w), cy = 0.5f * static_cast<float>(v.h);
     std::vector<float> src(v.p, v.p + v.size());
@@ -160,29 +167,65 @@ void rotate(Img v, float degrees) {
         float* d = v.ch(c);
         for (std::int64_t y = 0; y < v.h; ++y)
             for (std::int64_t x = 0; x < v.w; ++x) {
-                // Inverse map of a counter-clockwise rotation (y points down).
-                const float dx = x + 0.5f - cx, dy = y + 0.5f - cy;
-                const float sx = cs * dx - sn * dy + cx - 0.5f, sy = sn * dx + cs * dy + cy - 0.5f;
-                d[y * v.w + x] = sample_zero(s, v.h, v.w, sx, sy);
+                const float dx = static_cast<float>(x) + 0.5f - cx, dy = static_cast<float>(y) + 0.5f - cy;
+                const float sx = cs * dx + sn * dy + cx, sy = -sn * dx + cs * dy + cy;  // continuous coordinates
+                float& out = d[y * v.w + x];
+                if (nearest) {
+                    const float fx = std::floor(sx), fy = std::floor(sy);
+                    const bool inside = fx >= 0 && fy >= 0 && fx < static_cast<float>(v.w) && fy < static_cast<float>(v.h);
+                    out = inside ? s[static_cast<std::int64_t>(fy) * v.w + static_cast<std::int64_t>(fx)] : fill;
+                } else {
+                    out = sample_fill(s, v.h, v.w, sx - 0.5f, sy - 0.5f, fill);
+                }
             }
     }
     clamp01(v);
 }
 
-// torchvision RandomErasing.get_params with value 0; unchanged if no rectangle fits in 10 tries.
-void erase(Img v, RandomStream& rng) {
-    const double area = static_cast<double>(v.h * v.w);
+// torchvision's RandomErasing (scale (0.02, 0.33), ratio (0.3, 3.3), value 0) given a tensor
+// whose last three dimensions it takes for (C, H, W). The rectangle is `h` x `w` at (i, j) of
+// the last two dimensions, filled in every index of the first; false when 10 tries find none.
+bool erasing_params(std::int64_t dim_h, std::int64_t dim_w, RandomStream& rng, std::int64_t& i, std::int64_t& j,
+                    std::int64_t& h, std::int64_t& w) {
+    const double area = static_cast<double>(dim_h * dim_w);
     for (int attempt = 0; attempt < 10; ++attempt) {
         const double target = area * rng.uniform(0.02, 0.33);
         const double aspect = std::exp(rng.uniform(std::log(0.3), std::log(3.3)));
-        const auto h = static_cast<std::int64_t>(std::lround(std::sqrt(target * aspect)));
-        const auto w = static_cast<std::int64_t>(std::lround(std::sqrt(target / aspect)));
-        if (!(h < v.h && w < v.w) || h <= 0 || w <= 0) continue;
-        const std::int64_t top = rng.below(v.h - h + 1), left = rng.below(v.w - w + 1);
-        for (std::int64_t c = 0; c < v.c; ++c)
-            for (std::int64_t y = top; y < top + h; ++y) std::fill_n(v.ch(c) + y * v.w + left, w, 0.0f);
-        return;
+        h = static_cast<std::int64_t>(std::lround(std::sqrt(target * aspect)));
+        w = static_cast<std::int64_t>(std::lround(std::sqrt(target / aspect)));
+        if (!(h < dim_h && w < dim_w)) continue;
+        i = rng.below(dim_h - h + 1);
+        j = rng.below(dim_w - w + 1);
+        return true;
     }
+    return false;
+}
+
+// The authors' random erasing: RandomErasing applied to the image as an H x W x C uint8 tensor
+// (their transform_PILtoTensor keeps PIL's channel-last layout), so torchvision reads it as
+// C' = H rows, H' = W columns, W' = C channels. The "rectangle" therefore spans every row,
+// `h` consecutive columns and w < 3, i.e. 1 or 2, channels: full-height column bands in one or
+// two colour channels. 1-channel images went through it tiled to RGB and were averaged back,
+// so there the band is scaled by (3 - w) / 3.
+void erase_columns(Img v, RandomStream& rng) {
+    std::int64_t col = 0, ch = 0, cols = 0, chans = 0;
+    if (!erasing_params(v.w, 3, rng, col, ch, cols, chans)) return;
+    for (std::int64_t c = 0; c < v.c; ++c) {
+        float scale = 0.0f;
+        if (v.c == 1) scale = static_cast<float>(3 - chans) / 3.0f;
+        else if (c < ch || c >= ch + chans) continue;
+        for (std::int64_t y = 0; y < v.h; ++y)
+            for (std::int64_t x = col; x < col + cols; ++x) v.ch(c)[y * v.w + x] *= scale;
+    }
+}
+
+// torchvision RandomErasing as documented (on a C x H x W tensor, value 0): one rectangle in
+// every channel; unchanged if no rectangle fits in 10 tries. Kept as `erasing_rect`.
+void erase_rect(Img v, RandomStream& rng) {
+    std::int64_t top = 0, left = 0, h = 0, w = 0;
+    if (!erasing_params(v.h, v.w, rng, top, left, h, w) || h <= 0 || w <= 0) return;
+    for (std::int64_t c = 0; c < v.c; ++c)
+        for (std::int64_t y = top; y < top + h; ++y) std::fill_n(v.ch(c) + y * v.w + left, w, 0.0f);
 }
 
 // torchvision RandomResizedCrop: area fraction U[lo, hi], log-uniform aspect in [3/4, 4/3],
@@ -229,20 +272,36 @@ void resized_crop(Img v, RandomStream& rng, double lo, double hi) {
     clamp01(v);
 }
 
-void simsiam(Img v, RandomStream& rng) {
-    resized_crop(v, rng, 0.2, 1.0);
-    if (rng.unit() < 0.8) {
-        std::array<int, 4> order = {0, 1, 2, 3};
-        rng.shuffle(order);
-        const float fb = static_cast<float>(rng.uniform(0.6, 1.4)), fc = static_cast<float>(rng.uniform(0.6, 1.4));
-        const float fs = static_cast<float>(rng.uniform(0.6, 1.4)), fh = static_cast<float>(rng.uniform(-0.1, 0.1));
-        for (int op : order) {
-            if (op == 0) brightness(v, fb);
-            else if (op == 1) contrast(v, fc);
-            else if (op == 2) saturation(v, fs);
-            else hue(v, fh);
-        }
+// torchvision ColorJitter(0.4, 0.4, 0.4, 0.1): every factor drawn, applied in random order.
+void color_jitter(Img v, RandomStream& rng) {
+    std::array<int, 4> order = {0, 1, 2, 3};
+    rng.shuffle(order);
+    const float fb = static_cast<float>(rng.uniform(0.6, 1.4)), fc = static_cast<float>(rng.uniform(0.6, 1.4));
+    const float fs = static_cast<float>(rng.uniform(0.6, 1.4)), fh = static_cast<float>(rng.uniform(-0.1, 0.1));
+    for (int op : order) {
+        if (op == 0) brightness(v, fb);
+        else if (op == 1) contrast(v, fc);
+        else if (op == 2) saturation(v, fs);
+        else hue(v, fh);
     }
+}
+
+// The authors' "simsiam" set (transforms_utils.py), in their Compose order: crop area
+// U[0.6, 1]; hflip p 0.5; colour jitter p 0.3; grayscale p 0.2; blur kernel 3, sigma U[1, 2],
+// p 0.2.
+void simsiam(Img v, RandomStream& rng) {
+    resized_crop(v, rng, 0.6, 1.0);
+    if (rng.unit() < 0.5) hflip(v);
+    if (rng.unit() < 0.3) color_jitter(v, rng);
+    if (rng.unit() < 0.2) grayscale(v);
+    if (rng.unit() < 0.2) blur(v, static_cast<float>(rng.uniform(1.0, 2.0)), 3);
+}
+
+// SimSiam's own recipe (Chen & He 2021), kept as `simsiam_paper`: crop area U[0.2, 1]; colour
+// jitter p 0.8; grayscale p 0.2; blur sigma U[0.1, 2] p 0.5; hflip p 0.5.
+void simsiam_paper(Img v, RandomStream& rng) {
+    resized_crop(v, rng, 0.2, 1.0);
+    if (rng.unit() < 0.8) color_jitter(v, rng);
     if (rng.unit() < 0.2) grayscale(v);
     if (rng.unit() < 0.5) blur(v, static_cast<float>(rng.uniform(0.1, 2.0)));
     if (rng.unit() < 0.5) hflip(v);
@@ -267,7 +326,28 @@ constexpr Named kNames[] = {
     {Augmentation::contrast_low, "contrast_low"},
     {Augmentation::grayscale, "grayscale"},
     {Augmentation::simsiam, "simsiam"},
+    {Augmentation::rotation_bilinear, "rotation_bilinear"},
+    {Augmentation::erasing_rect, "erasing_rect"},
+    {Augmentation::simsiam_paper, "simsiam_paper"},
 };
+// The names in the authors' transforms_utils.py (AUGS_DICT), accepted as synonyms.
+constexpr Named kAuthorsNames[] = {
+    {Augmentation::blur, "gblurr"},
+    {Augmentation::high_saturation, "high_satur"},
+    {Augmentation::hflip, "h_flip"},
+    {Augmentation::vflip, "v_flip"},
+    {Augmentation::rotation, "affine"},
+    {Augmentation::erasing, "random_erasing"},
+    {Augmentation::hue, "hue_rot"},
+    {Augmentation::brightness_low, "low_bright"},
+    {Augmentation::brightness_high, "high_bright"},
+    {Augmentation::contrast_low, "low_contrast"},
+};
+
+bool is_single_authors_transform(Augmentation a) {
+    return a != Augmentation::simsiam && a != Augmentation::simsiam_paper && a != Augmentation::rotation_bilinear &&
+           a != Augmentation::erasing_rect;
+}
 
 std::string trim(const std::string& s) {
     auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
@@ -275,6 +355,11 @@ std::string trim(const std::string& s) {
 }
 
 }  // namespace
+
+void rotate_image(float* image, std::int64_t c, std::int64_t h, std::int64_t w, float degrees, bool nearest,
+                  float fill) {
+    rotate(Img{image, c, h, w}, degrees, nearest, fill);
+}
 
 const char* augmentation_name(Augmentation a) {
     for (const auto& n : kNames)
@@ -312,7 +397,7 @@ std::vector<Augmentation> parse_augmentations(const std::string& list) {
         }
         if (name == "all") {
             for (auto a : all_augmentations())
-                if (a != Augmentation::simsiam) add(a);
+                if (is_single_authors_transform(a)) add(a);
             continue;
         }
         bool found = false;
@@ -321,10 +406,20 @@ std::vector<Augmentation> parse_augmentations(const std::string& list) {
                 add(n.a);
                 found = true;
             }
+        for (const auto& n : kAuthorsNames)
+            if (name == n.name) {
+                add(n.a);
+                found = true;
+            }
         if (!found) {
             std::string valid = "default, all";
             for (const auto& n : kNames) {
                 valid += ", ";
+                valid += n.name;
+            }
+            valid += "; the authors' names";
+            for (const auto& n : kAuthorsNames) {
+                valid += n.a == kAuthorsNames[0].a ? " " : ", ";
                 valid += n.name;
             }
             fail("unknown augmentation '{}' (valid: {})", name, valid);
@@ -353,14 +448,22 @@ void apply_augmentation(Augmentation a, float* image, std::int64_t c, std::int64
         case Augmentation::high_saturation: saturation(v, static_cast<float>(rng.uniform(1.8, 3.0))); break;
         case Augmentation::hflip: hflip(v); break;
         case Augmentation::vflip: vflip(v); break;
-        case Augmentation::rotation: rotate(v, static_cast<float>(rng.uniform(-40.0, 40.0))); break;
-        case Augmentation::erasing: erase(v, rng); break;
-        case Augmentation::hue: hue(v, static_cast<float>(rng.uniform(-0.5, 0.5))); break;
-        case Augmentation::brightness_low: brightness(v, static_cast<float>(rng.uniform(0.35, 0.6))); break;
-        case Augmentation::brightness_high: brightness(v, static_cast<float>(rng.uniform(1.5, 2.0))); break;
-        case Augmentation::contrast_low: contrast(v, static_cast<float>(rng.uniform(0.35, 0.6))); break;
+        case Augmentation::rotation: rotate(v, static_cast<float>(rng.uniform(-40.0, 40.0)), true, 1.0f); break;
+        case Augmentation::erasing: erase_columns(v, rng); break;
+        case Augmentation::hue: {
+            // RandomChoice of ColorJitter(hue=(0.2, 0.5)) and ColorJitter(hue=(-0.5, -0.2))
+            const double sign = rng.unit() < 0.5 ? 1.0 : -1.0;
+            hue(v, static_cast<float>(sign * rng.uniform(0.2, 0.5)));
+            break;
+        }
+        case Augmentation::brightness_low: brightness(v, static_cast<float>(rng.uniform(0.2, 0.6))); break;
+        case Augmentation::brightness_high: brightness(v, static_cast<float>(rng.uniform(1.4, 1.8))); break;
+        case Augmentation::contrast_low: contrast(v, static_cast<float>(rng.uniform(0.3, 0.8))); break;
         case Augmentation::grayscale: grayscale(v); break;
         case Augmentation::simsiam: simsiam(v, rng); break;
+        case Augmentation::rotation_bilinear: rotate(v, static_cast<float>(rng.uniform(-40.0, 40.0)), false, 0.0f); break;
+        case Augmentation::erasing_rect: erase_rect(v, rng); break;
+        case Augmentation::simsiam_paper: simsiam_paper(v, rng); break;
     }
     clamp01(v);  // also covers inputs that were slightly outside [0, 1] (flips do not clamp)
 }

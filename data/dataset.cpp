@@ -47,6 +47,16 @@ void Dataset::validate() const {
                         "{}: attribute '{}' of image {} is {}, out of range [0, {})", s, attribute_names[a], i, v,
                         attribute_classes[a]);
         }
+    for (const auto& t : targets) {
+        DCODR_CHECK(t.dims > 0, "{}: regression target '{}' has {} values per image, expected at least 1", s, t.name,
+                    t.dims);
+        DCODR_CHECK(static_cast<std::int64_t>(t.values.size()) == checked_mul(count, t.dims, "target count"),
+                    "{}: regression target '{}' holds {} values, expected N x D = {} x {} (length mismatch)", s,
+                    t.name, t.values.size(), count, t.dims);
+        for (std::size_t i = 0; i < t.values.size(); ++i)
+            DCODR_CHECK(std::isfinite(t.values[i]), "{}: regression target '{}' of image {} is not finite ({})", s,
+                        t.name, i / static_cast<std::size_t>(t.dims), t.values[i]);
+    }
 }
 
 std::vector<std::int64_t> Dataset::domain_counts() const {
@@ -67,6 +77,7 @@ Dataset Dataset::subset(const std::vector<std::int64_t>& indices) const {
     out.attribute_names = attribute_names;
     out.attribute_classes = attribute_classes;
     out.attribute_value_names = attribute_value_names;
+    for (const auto& t : targets) out.targets.push_back({t.name, t.dims, {}});
     const std::int64_t per = image_numel(), k = num_attributes();
     if (is_float()) out.pixels_f32.resize(static_cast<std::size_t>(out.count * per));
     else out.pixels_u8.resize(static_cast<std::size_t>(out.count * per));
@@ -83,14 +94,28 @@ Dataset Dataset::subset(const std::vector<std::int64_t>& indices) const {
             std::copy_n(pixels_u8.begin() + i * per, per, out.pixels_u8.begin() + static_cast<std::ptrdiff_t>(j) * per);
         out.domains[j] = domains[static_cast<std::size_t>(i)];
         std::copy_n(attributes.begin() + i * k, k, out.attributes.begin() + static_cast<std::ptrdiff_t>(j) * k);
+        for (std::size_t t = 0; t < targets.size(); ++t)
+            out.targets[t].values.insert(out.targets[t].values.end(), targets[t].values.begin() + i * targets[t].dims,
+                                         targets[t].values.begin() + (i + 1) * targets[t].dims);
     }
     return out;
+}
+
+Dataset keep_domains_with_at_least(const Dataset& ds, std::int64_t min_images) {
+    const auto counts = ds.domain_counts();
+    std::vector<std::int64_t> keep;
+    for (std::int64_t i = 0; i < ds.count; ++i)
+        if (counts[static_cast<std::size_t>(ds.domains[static_cast<std::size_t>(i)])] >= min_images) keep.push_back(i);
+    DCODR_CHECK(!keep.empty(), "{}: no domain has {} or more images (largest: {})", ds.source, min_images,
+                counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end()));
+    return ds.subset(keep);
 }
 
 std::string Dataset::describe() const {
     std::string attrs;
     for (std::int64_t a = 0; a < num_attributes(); ++a)
         attrs += fmt::format("{}{} ({})", a ? ", " : "", attribute_names[a], attribute_classes[a]);
+    for (const auto& t : targets) attrs += fmt::format("{}{} (regression, {} values)", attrs.empty() ? "" : ", ", t.name, t.dims);
     return fmt::format("{}: {} images {}x{}x{} ({}), {} domains, attributes: {}", source, count, height, width,
                        channels, is_float() ? "float" : "uint8", n_domains, attrs.empty() ? "none" : attrs);
 }

@@ -15,6 +15,15 @@ namespace dcodr::data {
 // an id past this bound (2^24) is refused as a file error instead of becoming a huge allocation.
 constexpr std::int64_t kMaxClasses = std::int64_t{1} << 24;
 
+// Real-valued per-image targets that the evaluation regresses instead of classifying (the
+// authors' CelebA `landmarks`: 68 (x, y) points from a detector, or CelebA's own 5 points as
+// tools/preprocess writes them): `dims` floats per image.
+struct RegressionTarget {
+    std::string name;
+    std::int64_t dims = 0;
+    std::vector<float> values;  // [N, dims] row-major
+};
+
 struct Dataset {
     std::string source;  // where it came from, for messages ("cars3d_train.npz", "synthetic shapes")
 
@@ -32,6 +41,8 @@ struct Dataset {
     std::vector<std::string> attribute_names;     // K
     std::vector<std::int64_t> attribute_classes;  // K: max value + 1 (or the known factor size)
     std::vector<std::vector<std::string>> attribute_value_names;  // K lists, empty for integer columns
+
+    std::vector<RegressionTarget> targets;   // usually none; CelebA: "landmarks"
 
     std::int64_t num_attributes() const { return static_cast<std::int64_t>(attribute_names.size()); }
     std::int64_t attribute(std::int64_t i, std::int64_t k) const { return attributes[static_cast<std::size_t>(i * num_attributes() + k)]; }
@@ -54,8 +65,12 @@ struct Dataset {
 
 // The authors' preprocessed format: `imgs` uint8 N x H x W x C (or N x H x W for gray),
 // `classes` int [N] (domain), `contents` int [N, K] (attributes; optional), `n_classes` scalar
-// (optional: max(classes) + 1 when absent). Attribute names are "attr0", "attr1", ... unless
-// `attribute_names` is given (must have K entries).
+// (optional: max(classes) + 1 when absent), `landmarks` float [N, D] (optional: a regression
+// target, as in the authors' CelebA files). Attribute names come from `attribute_names` when
+// given (must have K entries), else from a `contents_names` member (a numpy string array of K
+// names, or dcodr's older comma-joined bytes), else "attr0", "attr1", .... Stored and deflated
+// (np.savez_compressed) members both load; other members (the authors' `orig_contents`,
+// `contents_strings`, object arrays of any kind) are ignored without being read.
 Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>& attribute_names = {});
 
 struct CsvOptions {
@@ -78,7 +93,8 @@ Dataset load_dataset(const std::string& path, const CsvOptions& csv_options = {}
 
 // ---- writers (used by `dcodr generate-data`) ----
 
-// Authors' format: imgs (uint8 NHWC; float data is quantised), classes, contents, n_classes.
+// Authors' format: imgs (uint8 NHWC; float data is quantised), classes, contents, n_classes,
+// plus contents_names (<U strings), contents_classes and each regression target by its name.
 void save_npz_dataset(const Dataset& ds, const std::string& path);
 // PNG files `dir/images/000000.png ...` plus `dir/<csv_name>` in the format load_csv_dataset reads.
 void save_png_csv_dataset(const Dataset& ds, const std::string& dir, const std::string& csv_name = "labels.csv");
@@ -112,5 +128,9 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> split_indices_by
                                                                                         double test_fraction,
                                                                                         std::uint64_t seed);
 std::pair<Dataset, Dataset> train_test_split(const Dataset& ds, double test_fraction, std::uint64_t seed);
+
+// The images of domains that have at least `min_images` images (the authors train on CelebA
+// identities with 20 or more). Domain ids are kept, so labels still index the same domains.
+Dataset keep_domains_with_at_least(const Dataset& ds, std::int64_t min_images);
 
 }  // namespace dcodr::data

@@ -1,7 +1,9 @@
-// The authors' .npz data set format (imgs / classes / contents / n_classes), plus two optional
-// dcodr extras that plain numpy readers ignore: `contents_names` (|u1 bytes of the attribute
-// names joined by ',') and `contents_classes` (<i8 [K], the factor sizes, which a subset may not
-// reach with max + 1).
+// The authors' .npz data set format (imgs / classes / contents / n_classes, and `landmarks` in
+// their CelebA files), plus two optional extras: `contents_names` (the attribute names: a numpy
+// string array, as tools/preprocess and dcodr write it, or the |u1 bytes of the names joined by
+// ',' that older dcodr versions wrote) and `contents_classes` (<i8 [K], the factor sizes, which a
+// subset may not reach with max + 1). Every other member is ignored, unread when its dtype is one
+// dcodr does not read (the authors' Edges2Shoes `contents_strings` is an object array).
 #include <algorithm>
 
 #include "data/dataset.h"
@@ -12,7 +14,7 @@ namespace dcodr::data {
 
 namespace {
 
-bool is_integer_type(NpyType t) { return t == NpyType::u1 || t == NpyType::i4 || t == NpyType::i8; }
+bool is_integer_type(const NpyArray& a) { return a.is_integer(); }
 
 std::vector<std::int64_t> integer_values(const NpyArray& a, const std::string& what) {
     try {
@@ -23,6 +25,7 @@ std::vector<std::int64_t> integer_values(const NpyArray& a, const std::string& w
 }
 
 std::vector<std::string> split_names(const NpyArray& a) {
+    if (a.is_string()) return a.to_strings();
     std::string s(a.bytes.begin(), a.bytes.end());
     std::vector<std::string> out;
     std::size_t p = 0;
@@ -38,7 +41,8 @@ std::vector<std::string> split_names(const NpyArray& a) {
 }  // namespace
 
 Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>& attribute_names) {
-    NpzEntries entries = load_npz(path);
+    std::vector<std::string> unread;  // members of dtypes dcodr does not read: ignored
+    NpzEntries entries = load_npz(path, &unread);
     Dataset ds;
     ds.source = path;
 
@@ -70,7 +74,7 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
                         "{}: float images must lie in [0, 1], found values in [{}, {}]", what, *lo, *hi);
         } else {
             fail("{}: unsupported dtype {} for images (expected |u1, or <f4/<f8 in [0, 1])", what,
-                 npy_descr(imgs.type));
+                 imgs.descr());
         }
     }
 
@@ -82,8 +86,8 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
         DCODR_CHECK(s.size() == 1 || (s.size() == 2 && s[1] == 1), "{}: wrong shape {}: expected [N]", what,
                     shape_str(s));
         DCODR_CHECK(s[0] == ds.count, "{}: {} labels for {} images in 'imgs' (length mismatch)", what, s[0], ds.count);
-        DCODR_CHECK(is_integer_type(classes.type) || classes.type == NpyType::f4 || classes.type == NpyType::f8,
-                    "{}: unsupported dtype {}", what, npy_descr(classes.type));
+        DCODR_CHECK(is_integer_type(classes) || classes.type == NpyType::f4 || classes.type == NpyType::f8,
+                    "{}: unsupported dtype {}", what, classes.descr());
         ds.domains = integer_values(classes, what);
         std::int64_t max_label = -1;
         for (std::size_t i = 0; i < ds.domains.size(); ++i) {
@@ -138,14 +142,32 @@ Dataset load_npz_dataset(const std::string& path, const std::vector<std::string>
             DCODR_CHECK(static_cast<std::int64_t>(attribute_names.size()) == k,
                         "{}: {} attribute names given for {} attribute columns", what, attribute_names.size(), k);
             ds.attribute_names = attribute_names;
-        } else if (const NpyArray* cn = npz_find(entries, "contents_names");
-                   cn && static_cast<std::int64_t>(split_names(*cn).size()) == k) {
+        } else if (const NpyArray* cn = npz_find(entries, "contents_names")) {
             ds.attribute_names = split_names(*cn);
+            DCODR_CHECK(static_cast<std::int64_t>(ds.attribute_names.size()) == k,
+                        "'{}' array 'contents_names': {} names for {} attribute columns in 'contents'", path,
+                        ds.attribute_names.size(), k);
+            for (const auto& n : ds.attribute_names)
+                DCODR_CHECK(!n.empty(), "'{}' array 'contents_names': an attribute name is empty", path);
         } else {
             for (std::int64_t a = 0; a < k; ++a) ds.attribute_names.push_back("attr" + std::to_string(a));
         }
     } else {
         DCODR_CHECK(attribute_names.empty(), "'{}': attribute names given but the file has no 'contents' array", path);
+    }
+
+    // ---- landmarks (a regression target) ----
+    if (const NpyArray* lm = npz_find(entries, "landmarks")) {
+        const std::string what = "'" + path + "' array 'landmarks'";
+        const Shape& s = lm->shape;
+        DCODR_CHECK(!lm->is_string(), "{}: expected numbers, found dtype {}", what, lm->descr());
+        DCODR_CHECK(s.size() >= 1 && s[0] == ds.count, "{}: wrong shape {}: expected [N, D] with N = {} images", what,
+                    shape_str(s), ds.count);
+        RegressionTarget t;
+        t.name = "landmarks";
+        t.dims = ds.count ? lm->numel() / ds.count : 0;  // [N, 68, 2] counts as [N, 136]
+        t.values = lm->to_float();
+        ds.targets.push_back(std::move(t));
     }
     ds.validate();
     return ds;
@@ -168,12 +190,9 @@ void save_npz_dataset(const Dataset& ds, const std::string& path) {
     e.emplace_back("contents", NpyArray::from_i64(ds.attributes, {ds.count, k}));
     NpyArray n = NpyArray::from_i64({ds.n_domains}, {});
     e.emplace_back("n_classes", std::move(n));
-    std::string names;
-    for (std::int64_t a = 0; a < k; ++a) names += (a ? "," : "") + ds.attribute_names[a];
-    e.emplace_back("contents_names",
-                   NpyArray::from_u8(std::vector<std::uint8_t>(names.begin(), names.end()),
-                                     {static_cast<std::int64_t>(names.size())}));
+    if (k > 0) e.emplace_back("contents_names", NpyArray::from_strings(ds.attribute_names));
     e.emplace_back("contents_classes", NpyArray::from_i64(ds.attribute_classes, {k}));
+    for (const auto& t : ds.targets) e.emplace_back(t.name, NpyArray::from_f32(t.values, {ds.count, t.dims}));
     save_npz(path, e);
 }
 

@@ -62,8 +62,13 @@ WeightsFile read_weights_file(const std::string& path, const TorchLoadOptions& o
     }
     if (kind == "npz") {
         w.format = "npz";
-        for (auto& [name, a] : data::load_npz(path))
-            w.tensors.push_back({name, data::npy_descr(a.type), static_cast<std::int64_t>(a.bytes.size()), a.to_tensor()});
+        for (auto& [name, a] : data::load_npz(path)) {
+            if (a.is_string()) {  // names stored beside the arrays (a data set's contents_names)
+                w.others.push_back(name + " = " + a.descr() + " strings");
+                continue;
+            }
+            w.tensors.push_back({name, a.descr(), static_cast<std::int64_t>(a.bytes.size()), a.to_tensor()});
+        }
         return w;
     }
     TorchCheckpoint c = load_torch_checkpoint(path, options);

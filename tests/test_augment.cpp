@@ -1,6 +1,7 @@
 // Positive augmentations: each transform's defining property, selection, determinism.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -130,12 +131,12 @@ TEST_CASE("crop, rotation, erasing, brightness: shapes and effects", "[augment]"
     Tensor batch = Tensor::uniform({5, 3, 20, 12}, 0, 1, 9);
     CHECK(crop.apply(batch, 0).shape() == Shape{5, 3, 20, 12});
 
-    // rotation of a constant image: centre unchanged, some corner turned black
-    auto r = apply(Augmentation::rotation, std::vector<float>(N, 1.0f), 3);
+    // the textbook rotation: a constant white image gets black corners (bilinear, black outside)
+    auto r = apply(Augmentation::rotation_bilinear, std::vector<float>(N, 1.0f), 3);
     CHECK(r[(H / 2) * W + W / 2] == Approx(1.0f));
     CHECK(*std::min_element(r.begin(), r.end()) < 0.5f);
 
-    auto e = apply(Augmentation::erasing, std::vector<float>(N, 1.0f), 4);
+    auto e = apply(Augmentation::erasing_rect, std::vector<float>(N, 1.0f), 4);
     auto zeros = std::count(e.begin(), e.end(), 0.0f);
     CHECK(zeros >= 3 * 4);  // at least a small rectangle in every channel
     CHECK(zeros % 3 == 0);
@@ -169,6 +170,19 @@ TEST_CASE("parsing augmentation lists", "[augment]") {
     CHECK(default_augmentations().size() == 4);
     CHECK(parse_augmentations(" blur , hflip,blur") == std::vector<Augmentation>{Augmentation::blur, Augmentation::hflip});
     CHECK(parse_augmentations("all").size() == 13);
+    for (auto a : {Augmentation::simsiam, Augmentation::simsiam_paper, Augmentation::rotation_bilinear,
+                   Augmentation::erasing_rect}) {
+        auto all = parse_augmentations("all");
+        CHECK(std::find(all.begin(), all.end(), a) == all.end());
+    }
+    // the authors' names (transforms_utils.py) are synonyms
+    auto authors = parse_augmentations("gblurr,high_satur,h_flip,v_flip,affine,random_erasing,hue_rot,low_bright,"
+                                       "high_bright,low_contrast,high_contrast,grayscale,crop"),
+         all = parse_augmentations("all");
+    std::sort(authors.begin(), authors.end());
+    std::sort(all.begin(), all.end());
+    CHECK(authors == all);
+    CHECK(augmentation_list_str(parse_augmentations("affine,gblurr")) == "rotation,blur");
     CHECK(augmentation_list_str(default_augmentations()) == "blur,high_contrast,crop,high_saturation");
     REQUIRE_THROWS_WITH(parse_augmentations("blur,sharpen"),
                         Contains("unknown augmentation 'sharpen'") && Contains("high_saturation") &&
@@ -192,4 +206,185 @@ TEST_CASE("batches: one transform per image, reproducible from (seed, step)", "[
     CHECK(in_unit(out));
     // the input is not modified
     CHECK(batch.to_float_vector() == in);
+}
+
+// ---- the authors' augmentation-study transforms (transforms_utils.py), issue 14 item 5 ----
+
+namespace {
+
+// Many draws of one transform on copies of `img`.
+template <class F>
+void draws(Augmentation a, const std::vector<float>& img, int n, std::int64_t c, F&& f) {
+    for (int s = 0; s < n; ++s) f(apply(a, img, 1000 + static_cast<std::uint64_t>(s), c));
+}
+
+double hue_of(float r, float g, float b) {
+    float mx = std::max({r, g, b}), mn = std::min({r, g, b}), cr = mx - mn;
+    if (cr <= 0) return 0;
+    double h = mx == r ? (g - b) / cr : mx == g ? 2.0 + (b - r) / cr : 4.0 + (r - g) / cr;
+    h /= 6.0;
+    return h - std::floor(h);
+}
+
+}  // namespace
+
+TEST_CASE("rotation matches torchvision's RandomAffine(fill=255): nearest, white, clockwise", "[augment]") {
+    // tests/make_augment_fixture.py: F.affine(PIL image, angle, nearest, fill=255), red channel.
+    const std::vector<int> at30 = {255, 58, 34, 37, 16, 19, 255, 255, 255, 82, 61, 64, 43, 46, 22, 25,
+                                   106, 85, 85, 64, 67, 46, 49, 28, 130, 109, 112, 91, 94, 73, 73, 52,
+                                   157, 136, 136, 115, 118, 97, 100, 79, 181, 160, 163, 142, 145, 124, 124, 103,
+                                   184, 187, 163, 166, 145, 148, 127, 255, 255, 255, 190, 193, 172, 175, 151, 255};
+    const std::vector<int> at_m25 = {255, 255, 22, 25, 49, 52, 55, 255, 13, 16, 43, 46, 49, 76, 79, 255,
+                                     37, 40, 67, 70, 73, 97, 100, 127, 61, 61, 64, 91, 94, 121, 124, 151,
+                                     58, 85, 88, 115, 118, 145, 148, 148, 82, 109, 112, 136, 139, 142, 169, 172,
+                                     255, 130, 133, 160, 163, 166, 193, 196, 255, 154, 157, 160, 184, 187, 255, 255};
+    for (auto [angle, want] : {std::pair{30.0f, at30}, std::pair{-25.0f, at_m25}}) {
+        std::vector<float> img(3 * 64);
+        for (int i = 0; i < 64; ++i) {
+            img[i] = static_cast<float>(3 * i + 10) / 255.0f;
+            img[64 + i] = static_cast<float>(255 - (3 * i + 10)) / 255.0f;
+            img[128 + i] = static_cast<float>((3 * i + 10) / 2) / 255.0f;
+        }
+        rotate_image(img.data(), 3, 8, 8, angle, true, 1.0f);
+        INFO("angle " << angle);
+        for (int i = 0; i < 64; ++i) CHECK(img[i] * 255.0f == Approx(want[i]).margin(1e-3));
+    }
+}
+
+TEST_CASE("rotation over many draws: white corners, only input values, angles within 40 degrees", "[augment]") {
+    // A black image: every output pixel is either an input pixel (0, nearest) or the fill (1).
+    int white_corner = 0;
+    draws(Augmentation::rotation, std::vector<float>(N, 0.0f), 200, C, [&](const std::vector<float>& r) {
+        for (float x : r) REQUIRE((x == 0.0f || x == 1.0f));
+        white_corner += r[0] == 1.0f;
+        // within 40 degrees the centre and the middle of each edge stay inside the image
+        REQUIRE(r[(H / 2) * W + W / 2] == 0.0f);
+        REQUIRE(r[(H / 2) * W] == 0.0f);
+    });
+    CHECK(white_corner > 150);  // |angle| > ~3 degrees uncovers the corner
+}
+
+TEST_CASE("erasing zeroes full-height column bands in one or two channels (the authors' HWC layout)", "[augment]") {
+    int erased = 0, one = 0, two = 0;
+    std::int64_t widest = 0;
+    draws(Augmentation::erasing, std::vector<float>(N, 1.0f), 300, C, [&](const std::vector<float>& e) {
+        int channels_hit = 0;
+        std::vector<int> band;
+        for (std::int64_t c = 0; c < C; ++c) {
+            std::vector<int> cols;
+            for (std::int64_t x = 0; x < W; ++x) {
+                int z = 0;
+                for (std::int64_t y = 0; y < H; ++y) z += e[c * H * W + y * W + x] == 0.0f;
+                REQUIRE((z == 0 || z == H));  // a column is erased over its whole height or not at all
+                if (z == H) cols.push_back(static_cast<int>(x));
+            }
+            if (cols.empty()) continue;
+            ++channels_hit;
+            REQUIRE(cols.back() - cols.front() + 1 == static_cast<int>(cols.size()));  // one contiguous band
+            if (!band.empty()) REQUIRE(cols == band);  // the same band in every channel hit
+            band = cols;
+        }
+        REQUIRE(channels_hit <= 2);
+        erased += channels_hit > 0;
+        one += channels_hit == 1;
+        two += channels_hit == 2;
+        widest = std::max<std::int64_t>(widest, static_cast<std::int64_t>(band.size()));
+    });
+    CHECK(erased > 200);
+    CHECK(one > 20);
+    CHECK(two > 20);
+    CHECK(widest < W);
+    // A 1-channel image was tiled to RGB, erased, averaged: the band keeps 1/3 or 2/3 of its value.
+    std::vector<float> gray(H * W, 0.9f);
+    bool saw = false;
+    draws(Augmentation::erasing, gray, 50, 1, [&](const std::vector<float>& e) {
+        for (float x : e) {
+            REQUIRE((x == Approx(0.9f) || x == Approx(0.3f) || x == Approx(0.6f)));
+            saw = saw || x < 0.8f;
+        }
+    });
+    CHECK(saw);
+}
+
+TEST_CASE("brightness, contrast and hue draw the authors' ranges", "[augment]") {
+    auto factor_range = [](Augmentation a) {
+        double lo = 1e9, hi = -1e9;
+        draws(a, std::vector<float>(N, 0.5f), 400, C, [&](const std::vector<float>& o) {
+            lo = std::min(lo, o[0] / 0.5);
+            hi = std::max(hi, o[0] / 0.5);
+        });
+        return std::pair{lo, hi};
+    };
+    auto [bl_lo, bl_hi] = factor_range(Augmentation::brightness_low);
+    CHECK(bl_lo >= 0.2 - 1e-5);
+    CHECK(bl_lo < 0.22);
+    CHECK(bl_hi <= 0.6 + 1e-5);
+    CHECK(bl_hi > 0.58);
+    auto [bh_lo, bh_hi] = factor_range(Augmentation::brightness_high);
+    CHECK(bh_lo >= 1.4 - 1e-5);
+    CHECK(bh_lo < 1.42);
+    CHECK(bh_hi <= 1.8 + 1e-5);
+    CHECK(bh_hi > 1.78);
+
+    // contrast_low: the factor by which deviations from the mean gray shrink
+    auto n = noise(4, 0.45f, 0.55f);
+    const double m = gray_mean(n);
+    double c_lo = 1e9, c_hi = -1e9;
+    draws(Augmentation::contrast_low, n, 400, C, [&](const std::vector<float>& o) {
+        double num = 0, den = 0;
+        for (std::int64_t i = 0; i < N; ++i) {
+            num += (o[i] - m) * (n[i] - m);
+            den += (n[i] - m) * (n[i] - m);
+        }
+        c_lo = std::min(c_lo, num / den);
+        c_hi = std::max(c_hi, num / den);
+    });
+    CHECK(c_lo >= 0.3 - 1e-3);
+    CHECK(c_lo < 0.32);
+    CHECK(c_hi <= 0.8 + 1e-3);
+    CHECK(c_hi > 0.78);
+
+    // hue: a shift of 0.2 to 0.5 turns, in either direction, never a small one
+    std::vector<float> red(N, 0.0f);
+    std::fill(red.begin(), red.begin() + H * W, 0.8f);
+    red[H * W] = 0.2f;  // pixel 0: hue 0.04 (slightly orange), so that +-0.5 are told apart
+    const double h0 = hue_of(red[0], red[H * W], red[2 * H * W]);
+    int up = 0, down = 0;
+    double smallest = 1, largest = 0;
+    draws(Augmentation::hue, red, 400, C, [&](const std::vector<float>& o) {
+        double d = hue_of(o[0], o[H * W], o[2 * H * W]) - h0;
+        d -= std::round(d);  // to (-0.5, 0.5]
+        smallest = std::min(smallest, std::abs(d));
+        largest = std::max(largest, std::abs(d));
+        up += d > 0;
+        down += d < 0;
+    });
+    CHECK(smallest >= 0.2 - 1e-3);
+    CHECK(smallest < 0.21);
+    CHECK(largest > 0.49);
+    CHECK(up > 150);
+    CHECK(down > 150);
+}
+
+TEST_CASE("the authors' SimSiam set: jitter p 0.3, grayscale p 0.2", "[augment]") {
+    // On a flat coloured image crop, flip and blur change nothing: what changes is colour jitter
+    // (p 0.3) and grayscale (p 0.2), which the counts below tell apart.
+    std::vector<float> flat(N);
+    for (std::int64_t i = 0; i < H * W; ++i) flat[i] = 0.6f, flat[H * W + i] = 0.35f, flat[2 * H * W + i] = 0.2f;
+    auto rates = [&](Augmentation a) {
+        int gray = 0, jitter_only = 0;
+        draws(a, flat, 1000, C, [&](const std::vector<float>& o) {
+            const bool is_gray = o[0] == o[H * W] && o[0] == o[2 * H * W];
+            gray += is_gray;
+            jitter_only += !is_gray && std::abs(o[0] - flat[0]) + std::abs(o[H * W] - flat[H * W]) > 1e-4;
+        });
+        return std::pair{gray / 1000.0, jitter_only / 1000.0};
+    };
+    auto [g, j] = rates(Augmentation::simsiam);
+    CHECK(g == Approx(0.2).margin(0.04));
+    CHECK(j == Approx(0.3 * 0.8).margin(0.05));
+    auto [gp, jp] = rates(Augmentation::simsiam_paper);  // SimSiam's own recipe jitters at p 0.8
+    CHECK(gp == Approx(0.2).margin(0.04));
+    CHECK(jp == Approx(0.8 * 0.8).margin(0.05));
+
 }

@@ -153,20 +153,20 @@ TEST_CASE("npz round trip, tensors", "[npz]") {
     REQUIRE_THROWS_WITH(npz_get(back, "contents", path), Contains("x.npz") && Contains("missing array 'contents'"));
 }
 
-TEST_CASE("npz errors: compressed entry, truncation, corruption", "[npz]") {
+TEST_CASE("npz errors: bad deflate data, truncation, corruption", "[npz]") {
     auto dir = testing::temp_dir("npz-err");
     std::string path = dir + "/good.npz";
     save_npz(path, {{"imgs", NpyArray::from_u8(std::vector<std::uint8_t>(64, 9), {64})}});
     auto bytes = read_file(path);
 
-    // Mark the entry as deflated (method 8) in both headers, as np.savez_compressed would.
+    // Mark the stored entry as deflated (method 8) in both headers: its bytes are then not a
+    // valid deflate stream, which must be an error naming the member, not garbage data.
     auto comp = bytes;
     comp[8] = 8;
     for (std::size_t i = 0; i + 4 < comp.size(); ++i)
         if (comp[i] == 0x50 && comp[i + 1] == 0x4b && comp[i + 2] == 1 && comp[i + 3] == 2) comp[i + 10] = 8;
-    write_file(dir + "/compressed.npz", comp);
-    REQUIRE_THROWS_WITH(load_npz(dir + "/compressed.npz"),
-                        Contains("compressed.npz") && Contains("'imgs'") && Contains("compressed"));
+    write_file(dir + "/relabelled.npz", comp);
+    REQUIRE_THROWS_WITH(load_npz(dir + "/relabelled.npz"), Contains("relabelled.npz") && Contains("'imgs'"));
 
     auto cut = bytes;
     cut.resize(bytes.size() / 2);
@@ -245,4 +245,75 @@ TEST_CASE("npz data set errors name the file and the problem", "[npz][dataset]")
     auto dtype = save("dtype.npz", {{"imgs", NpyArray::from_i64(std::vector<std::int64_t>(48, 1), {3, 4, 4, 1})},
                                     {"classes", classes}});
     REQUIRE_THROWS_WITH(load_npz_dataset(dtype), Contains("dtype.npz") && Contains("unsupported dtype"));
+}
+
+TEST_CASE("string arrays: <U and |S read, <U written as numpy writes it", "[npz]") {
+    // np.array(['ab', 'xyz']) is <U3: UCS-4 code points, NUL-padded.
+    std::vector<std::uint8_t> u(2 * 3 * 4, 0);
+    const char* words[] = {"ab", "xyz"};
+    for (int w = 0; w < 2; ++w)
+        for (int c = 0; words[w][c]; ++c) u[(w * 3 + c) * 4] = static_cast<std::uint8_t>(words[w][c]);
+    auto a = parse_npy(raw_npy("{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", u).data(),
+                       raw_npy("{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", u).size(), "u");
+    CHECK(a.is_string());
+    CHECK(a.to_strings() == std::vector<std::string>{"ab", "xyz"});
+    std::vector<std::uint8_t> sb = {'h', 'i', 0, 'y', 'o', 'u'};
+    auto raw_s = raw_npy("{'descr': '|S3', 'fortran_order': False, 'shape': (2,), }", sb);
+    CHECK(parse_npy(raw_s.data(), raw_s.size(), "s").to_strings() == std::vector<std::string>{"hi", "you"});
+    // Round trip, non-ASCII included; the header says <U of the longest name.
+    auto names = NpyArray::from_strings({"floor_hue", "élévation", "x"});
+    CHECK(names.descr() == "<U9");
+    auto bytes = serialize_npy(names);
+    auto back = parse_npy(bytes.data(), bytes.size(), "names");
+    CHECK(back.to_strings() == std::vector<std::string>{"floor_hue", "élévation", "x"});
+    REQUIRE_THROWS_WITH(back.to_int64(), Contains("string array"));
+    REQUIRE_THROWS_WITH(back.to_tensor(), Contains("string array"));
+}
+
+TEST_CASE("npz written by numpy: savez_compressed, string names, members dcodr ignores", "[npz][dataset]") {
+    // tests/make_npz_fixtures.py: the same data set through np.savez_compressed (deflated) and
+    // np.savez (stored), with an object array, a bool array and float orig_contents beside it.
+    for (const char* file : {"npz/authors_compressed.npz", "npz/authors_stored.npz"}) {
+        INFO(file);
+        const std::string path = testing::fixture_path(file);
+        Dataset ds = load_npz_dataset(path);
+        CHECK(ds.count == 6);
+        CHECK(ds.height == 4);
+        CHECK(ds.width == 5);
+        CHECK(ds.channels == 3);
+        std::vector<std::uint8_t> want(6 * 4 * 5 * 3);
+        for (std::size_t i = 0; i < want.size(); ++i) want[i] = static_cast<std::uint8_t>(i * 7 % 256);
+        CHECK(ds.pixels_u8 == want);
+        CHECK(ds.domains == std::vector<std::int64_t>{0, 1, 2, 0, 1, 2});
+        CHECK(ds.n_domains == 3);
+        CHECK(ds.attributes == std::vector<std::int64_t>{0, 3, 1, 2, 2, 1, 3, 0, 0, 1, 1, 2});
+        CHECK(ds.attribute_names == std::vector<std::string>{"azimuth", "élévation"});  // from contents_names
+        REQUIRE(ds.targets.size() == 1);
+        CHECK(ds.targets[0].name == "landmarks");
+        CHECK(ds.targets[0].dims == 4);
+        CHECK(ds.targets[0].values[5] == 12.5f);
+        // the strict reader refuses the object array; the tolerant one lists what it passed over
+        REQUIRE_THROWS_WITH(load_npz(path), Contains("contents_strings") && Contains("|O"));
+        std::vector<std::string> skipped;
+        auto entries = load_npz(path, &skipped);
+        CHECK(skipped == std::vector<std::string>{"contents_strings (|O)", "is_flipped (|b1)"});
+        CHECK(npz_find(entries, "orig_contents") != nullptr);
+    }
+    // dcodr writes the names as a string array numpy reads back as such, and reads them again.
+    auto dir = testing::temp_dir("npz-names");
+    Dataset ds = load_npz_dataset(testing::fixture_path("npz/authors_stored.npz"));
+    save_npz_dataset(ds, dir + "/again.npz");
+    auto entries = load_npz(dir + "/again.npz");
+    CHECK(npz_get(entries, "contents_names", dir).descr() == "<U9");
+    Dataset again = load_npz_dataset(dir + "/again.npz");
+    CHECK(again.attribute_names == ds.attribute_names);
+    CHECK(again.targets.size() == 1);
+    CHECK(again.targets[0].values == ds.targets[0].values);
+    // names that do not fit the columns are an error naming the member
+    auto e2 = load_npz(dir + "/again.npz");
+    for (auto& [n, a] : e2)
+        if (n == "contents_names") a = NpyArray::from_strings({"only_one"});
+    save_npz(dir + "/wrong.npz", e2);
+    REQUIRE_THROWS_WITH(load_npz_dataset(dir + "/wrong.npz"),
+                        Contains("wrong.npz") && Contains("contents_names") && Contains("1 names for 2"));
 }

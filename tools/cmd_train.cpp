@@ -31,6 +31,8 @@ int cmd_train(int argc, char** argv) {
     a.flag("resume", "continue from <out>/checkpoint.safetensors with its saved configuration "
                      "(flags given explicitly override it, e.g. --steps to train longer)");
     a.flag("eval", "run the evaluation protocol after training and write <out>/eval.json");
+    a.option("min-domain-images", "0", "train only on the domains with at least this many images (the authors' CelebA: "
+                                       "20); evaluation still sees every image. Give it again with --resume");
     if (a.parse()) return 0;
     const std::string ckpt = a.str("out") + "/checkpoint.safetensors";
     method::TrainConfig config = train_config_from(a);
@@ -48,7 +50,14 @@ int cmd_train(int argc, char** argv) {
     config.out_dir = a.str("out");
     auto [train, test] = load_train_test(a);
     std::cerr << "data: " << train.describe() << "\n";
-    method::Trainer trainer(config, train);
+    if (a.enabled("eval")) method::check_eval_options(probe_config_from(a), test);  // typos fail now, not after training
+    const std::int64_t min_images = a.integer("min-domain-images");
+    DCODR_CHECK(min_images >= 0, "--min-domain-images must be 0 or more, got {}", min_images);
+    const data::Dataset fit_set = min_images > 1 ? data::keep_domains_with_at_least(train, min_images) : data::Dataset{};
+    if (min_images > 1)
+        std::cerr << "training on the domains with " << min_images << "+ images: " << fit_set.count << " of "
+                  << train.count << " images\n";
+    method::Trainer trainer(config, min_images > 1 ? fit_set : train);
     if (a.enabled("resume")) {
         trainer.load_checkpoint(ckpt);
         std::cerr << "resumed from " << ckpt << " at step " << trainer.steps_done() << "\n";

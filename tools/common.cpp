@@ -50,7 +50,8 @@ void add_train_options(Args& a) {
     a.option("images-per-domain", "32", "images of each domain per batch");
     a.option("augmentations", "blur,high_contrast,crop,high_saturation",
              "positive transforms (also: hflip,vflip,rotation,erasing,hue,brightness_low,brightness_high,"
-             "contrast_low,grayscale,simsiam)");
+             "contrast_low,grayscale,simsiam, 'all' = the authors' 13 single ones; their names (gblurr, affine, ...) "
+             "work too; textbook variants: rotation_bilinear,erasing_rect,simsiam_paper)");
     a.option("lr", "1e-4", "Adam learning rate");
     a.option("beta1", "0.5", "Adam beta1");
     a.option("beta2", "0.999", "Adam beta2");
@@ -150,14 +151,60 @@ method::TrainConfig resume_config_from(const Args& a, const json::Value& saved) 
 }
 
 void add_probe_options(Args& a) {
+    a.option("probe-regress", "", "attributes probed by regression (the same MLP, L1 loss; mean absolute error "
+                                  "reported next to predicting the mean) instead of classification, comma-separated; "
+                                  "a data set's landmarks are always regressed");
+    a.option("retrieval-tolerance", "", "NAME=K[,NAME=K]: retrieval counts attribute NAME as matched within K class "
+                                        "steps (the authors' SmallNORB: azimuth=2); probes still need the exact class");
+    a.option("circular", "", "attributes whose classes wrap around (SmallNORB's azimuth): retrieval tolerance is "
+                             "measured around the circle");
+    a.option("probe-on-test", "0", "the authors' CelebA protocol: evaluate on the test set alone, its domains with one "
+                                   "image dropped, split stratified by domain with this fraction scored (their code: "
+                                   "0.25); 0 = probes trained on the train set, scored on the test set");
     a.option("probe-epochs", "100", "maximum epochs of each MLP probe");
     a.option("probe-patience", "7", "early stop after this many epochs without a better validation accuracy");
     a.option("probe-lr", "1e-3", "probe learning rate (Adam)");
     a.option("probe-batch", "128", "probe batch size");
 }
 
+namespace {
+
+std::vector<std::string> comma_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t p = 0;
+    while (p <= s.size()) {
+        auto q = s.find(',', p);
+        std::string item = s.substr(p, q == std::string::npos ? std::string::npos : q - p);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) out.push_back(item);
+        p = q == std::string::npos ? s.size() + 1 : q + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
 method::ProbeConfig probe_config_from(const Args& a) {
     method::ProbeConfig p;
+    p.regress = comma_list(a.str("probe-regress"));
+    for (const auto& item : comma_list(a.str("retrieval-tolerance"))) {
+        auto eq = item.find('=');
+        DCODR_CHECK(eq != std::string::npos && eq > 0, "--retrieval-tolerance: expected NAME=K, got '{}'", item);
+        const std::string value = item.substr(eq + 1);
+        std::size_t used = 0;
+        long long k = -1;
+        try {
+            k = std::stoll(value, &used);
+        } catch (const std::exception&) {
+        }
+        DCODR_CHECK(used == value.size() && !value.empty() && k >= 0 && k <= 1000000,
+                    "--retrieval-tolerance: expected NAME=K with K a whole number of steps in 0..1000000, got '{}'",
+                    item);
+        p.retrieval.tolerance[item.substr(0, eq)] = k;
+    }
+    p.retrieval.circular = comma_list(a.str("circular"));
+    p.split_test = a.number("probe-on-test");
     p.max_epochs = a.integer("probe-epochs");
     p.patience = a.integer("probe-patience");
     p.lr = a.number("probe-lr");

@@ -81,6 +81,8 @@ void check_probe_config(const method::ProbeConfig& p) {
     integer_in("probe-epochs", p.max_epochs, 1, 100000);
     integer_in("probe-patience", p.patience, 1, 100000);
     number_in("probe-lr", p.lr, 0, 10, true);
+    DCODR_CHECK(p.split_test == 0 || (p.split_test > 0 && p.split_test < 1),
+                "--probe-on-test must be 0 (off) or a fraction in (0, 1), got {}", p.split_test);
 }
 
 int checked_threads(std::int64_t requested) {
