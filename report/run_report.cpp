@@ -28,7 +28,8 @@ namespace {
 
 // The fields EvalReport::to_json writes; any other number in a run's eval JSON (the demo's
 // train_seconds, reconstruction_error, ...) is listed under "more numbers".
-const std::set<std::string> kEvalFields = {"name", "domain", "attributes", "retrieval_top1", "config"};
+const std::set<std::string> kEvalFields = {"name",       "domain",         "attributes",      "retrieval_top1",
+                                           "regression", "retrieval_match", "protocol", "config"};
 
 std::string slug(const std::string& s) {
     std::string out;
@@ -186,6 +187,37 @@ const json::Value* probe(const json::Value& eval, const std::string& label) {
     return attrs ? attrs->find(label) : nullptr;
 }
 
+// Attributes probed by regression (--probe-regress, landmarks): mean absolute error, lower is
+// better, against predicting the mean.
+void regression_table(HtmlPage& page, const std::vector<Evaluated>& runs) {
+    std::vector<std::string> labels;
+    for (const auto& r : runs)
+        if (const json::Value* regs = r.eval->find("regression"))
+            for (const auto& [name, v] : regs->as_object())
+                if (std::find(labels.begin(), labels.end(), name) == labels.end()) labels.push_back(name);
+    if (labels.empty()) return;
+    page.heading("Regressed attributes (mean absolute error, lower = better)");
+    Table t;
+    t.head.push_back("label");
+    for (const auto& r : runs) t.head.push_back(r.name);
+    t.head.push_back("predicting the mean");
+    for (const auto& label : labels) {
+        std::vector<TableCell> row{label_cell(label)};
+        const json::Value* baseline = nullptr;
+        for (const auto& r : runs) {
+            const json::Value* regs = r.eval->find("regression");
+            const json::Value* e = regs ? regs->find(label) : nullptr;
+            if (e && !baseline) baseline = e->find("baseline_mae");
+            row.push_back(e ? number_cell(e->at("test_mae").as_double(), "regression:" + label, r.name, 4)
+                            : TableCell{"-", {}, "num", false});
+        }
+        row.push_back(baseline ? number_cell(baseline->as_double(), "baseline_mae:" + label, "", 4)
+                               : TableCell{"-", {}, "num", false});
+        t.rows.push_back(std::move(row));
+    }
+    page.table(t);
+}
+
 void probes_section(HtmlPage& page, Charts& charts, const std::vector<Evaluated>& runs) {
     page.begin_section("probes", "Probe accuracy");
     if (runs.empty()) {
@@ -244,6 +276,9 @@ void probes_section(HtmlPage& page, Charts& charts, const std::vector<Evaluated>
     page.begin_grid();
     for (const auto& svg : svgs) page.raw(svg);
     page.end_grid();
+    if (const json::Value* protocol = runs.front().eval->find("protocol"); protocol && protocol->is_string())
+        page.paragraph("Protocol: " + protocol->as_string() + ".", "note");
+    regression_table(page, runs);
     // More numbers some runs carry (the demo: training time, first/last loss, reconstruction error).
     std::vector<std::string> extra;
     for (const auto& r : runs)
@@ -281,9 +316,12 @@ void retrieval_section(HtmlPage& page, Charts& charts, const std::vector<Evaluat
     std::vector<std::string> attrs;
     if (const json::Value* r0 = runs.front().eval->find("retrieval_top1"))
         for (const auto& [name, v] : r0->as_object()) attrs.push_back(name);
+    // How a match is counted, where it is not plain equality (a tolerance, circular attributes).
+    const json::Value* rules = runs.front().eval->find("retrieval_match");
     Table t;
     t.head.push_back("attribute");
     for (const auto& r : runs) t.head.push_back(r.name);
+    if (rules) t.head.push_back("match");
     BarChart c;
     c.title = "Retrieval top-1";
     c.y_label = "top-1 match";
@@ -301,6 +339,10 @@ void retrieval_section(HtmlPage& page, Charts& charts, const std::vector<Evaluat
             c.series[i].values.push_back(v ? v->as_double() : NAN);
             row.push_back(v ? number_cell(v->as_double(), "retrieval:" + a, runs[i].name)
                             : TableCell{"-", {}, "num", false});
+        }
+        if (rules) {
+            const json::Value* rule = rules->find(a);
+            row.push_back({rule && rule->is_string() ? rule->as_string() : "", {}, "", false});
         }
         t.rows.push_back(std::move(row));
     }

@@ -142,6 +142,16 @@ method::EvalReport sample_eval(const std::string& name, double shift) {
     return r;
 }
 
+// The same with the protocol options main's evaluation has: a regressed attribute and a
+// retrieval tolerance.
+method::EvalReport sample_eval_with_protocol(const std::string& name) {
+    method::EvalReport r = sample_eval(name, 0);
+    r.protocol = "train->test";
+    r.regressions.push_back({"landmarks", 10, 0.0123456789, 0.011, 0.0765432, 12});
+    r.retrieval.match_rules = {"exact", "+-2 circular of 8"};
+    return r;
+}
+
 void write_log(const fs::path& path, int steps, bool decoder, double lr = 1e-3) {
     std::ofstream out(path);
     for (int s = 1; s <= steps; ++s) {
@@ -393,7 +403,7 @@ TEST_CASE("report.html of one evaluated run: every section, eval.json's numbers,
           "[report]") {
     fs::path dir = fresh_dir("train");
     write_log(dir / "train_log.jsonl", 40, true);
-    const method::EvalReport eval = sample_eval("DCoDR", 0);
+    const method::EvalReport eval = sample_eval_with_protocol("DCoDR");
     {
         std::ofstream out(dir / "eval.json");
         out << eval.to_json().dump(2);
@@ -425,12 +435,17 @@ TEST_CASE("report.html of one evaluated run: every section, eval.json's numbers,
         want["chance:" + name] = p.at("chance").as_double();
     }
     for (const auto& [name, v] : eval_file.at("retrieval_top1").as_object()) want["retrieval:" + name] = v.as_double();
+    for (const auto& [name, v] : eval_file.at("regression").as_object()) {
+        want["regression:" + name] = v.at("test_mae").as_double();
+        want["baseline_mae:" + name] = v.at("baseline_mae").as_double();
+    }
     std::set<std::string> found;
     for (const auto& c : cells) {
         INFO(c.metric);
         REQUIRE(want.count(c.metric));
         CHECK(c.value == want.at(c.metric));  // exact: printed with 17 significant digits
-        CHECK(c.text == fmt::format("{:.3f}", want.at(c.metric)));
+        const bool mae = c.metric.rfind("regression:", 0) == 0 || c.metric.rfind("baseline_mae:", 0) == 0;
+        CHECK(c.text == fmt::format("{:.{}f}", want.at(c.metric), mae ? 4 : 3));
         found.insert(c.metric);
     }
     CHECK(found.size() == want.size());
@@ -458,6 +473,8 @@ TEST_CASE("report.html of one evaluated run: every section, eval.json's numbers,
     const std::string loss = read_text(dir / "chart_loss_dcodr.svg");
     for (const char* term : {">total<", ">contrastive<", ">reconstruction<"}) CHECK(loss.find(term) != std::string::npos);
     CHECK(html.find("0.1.0") != std::string::npos);  // build
+    CHECK(html.find("Protocol: train-&gt;test.") != std::string::npos);
+    CHECK(html.find("<td>+-2 circular of 8</td>") != std::string::npos);  // how retrieval counted a match
     CHECK(html.find("encoder.depth") != std::string::npos);  // configuration, flattened
     fs::remove_all(dir);
 }
