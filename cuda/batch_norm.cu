@@ -103,6 +103,8 @@ __device__ __forceinline__ void update_running(T* rmean, T* rvar, std::int64_t c
 }
 
 // __launch_bounds__: launched with 1024 threads, so at most 64 registers per thread.
+// x, residual, y: [n, c, sp]; weight, bias, running stats: [c]; smean, sinvstd: [groups, c].
+// Grid: one block per channel.
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
     bn_train(const T* x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum, double eps,
@@ -137,6 +139,8 @@ __global__ void __launch_bounds__(kBnThreads)
 
 // gx = w·invstd·(gy − mean(gy) − x̂·mean(gy·x̂)); gweight = Σ gy·x̂; gbias = Σ gy (per statistics
 // group, then summed over the groups in T, as adding separate launches' results would).
+// gy, x, relu_out, gx, g_relu_in: [n, c, sp]; weight, gweight, gbias: [c];
+// smean, sinvstd: [groups, c]. Grid: one block per channel.
 template <class T>
 __global__ void __launch_bounds__(kBnThreads)
     bn_backward(const T* gy, const T* x, const T* weight, const T* smean, const T* sinvstd, const T* relu_out,
@@ -231,6 +235,7 @@ __device__ Moments merge_chunks(const double* part, std::int64_t slice, std::int
 }
 
 // Pass 1: each chunk's mean and centred sum of squares.
+// x: [n, c, sp] -> part: per (group, channel, chunk) (mean, m2) pairs.
 template <class T>
 __global__ void __launch_bounds__(kBnChunkThreads) bn_chunk_stats(const T* __restrict__ x, double* __restrict__ part,
                                                                   BnShape q) {
@@ -255,6 +260,7 @@ __global__ void __launch_bounds__(kBnChunkThreads) bn_chunk_stats(const T* __res
 // its statistics; the first chunk of group 0 updates the running statistics once per group,
 // in group order (no other block touches them). At least 4 blocks per SM: without the bound
 // the running-statistics branch alone would take the kernel to 74 registers (3 blocks).
+// x, residual, y: [n, c, sp]; part from bn_chunk_stats.
 template <class T>
 __global__ void __launch_bounds__(kBnChunkThreads, 4)
     bn_chunk_apply(const T* __restrict__ x, const T* weight, const T* bias, T* rmean, T* rvar, double momentum,
@@ -286,6 +292,7 @@ __global__ void __launch_bounds__(kBnChunkThreads, 4)
 }
 
 // Backward pass 1: each chunk's Σ gy and Σ gy·x̂ (gy masked by the fused ReLU).
+// gy, x, relu_out: [n, c, sp] -> part: per (group, channel, chunk) (sum gy, sum gy*xhat).
 template <class T>
 __global__ void __launch_bounds__(kBnChunkThreads)
     bn_chunk_grad_sums(const T* __restrict__ gy, const T* __restrict__ x, const T* smean, const T* sinvstd,
@@ -319,6 +326,7 @@ __device__ void sum_chunks(const double* part, std::int64_t slice, std::int64_t 
 
 // Backward pass 2: gx for the chunk; the first chunk of group 0 writes gweight/gbias (the
 // groups' sums added in T, as in bn_backward).
+// gy, x, relu_out, gx, g_relu_in: [n, c, sp]; gweight, gbias: [c].
 template <class T>
 __global__ void __launch_bounds__(kBnChunkThreads)
     bn_chunk_grad_apply(const T* __restrict__ gy, const T* __restrict__ x, const T* weight, const T* smean,
@@ -353,6 +361,7 @@ __global__ void __launch_bounds__(kBnChunkThreads)
     });
 }
 
+// x, y: [n, c, sp]; weight, bias, rmean, rvar: [c]; one thread per element.
 template <class T>
 __global__ void bn_eval(const T* x, const T* weight, const T* bias, const T* rmean, const T* rvar, double eps, T* y,
                         std::int64_t n, std::int64_t c, std::int64_t sp) {

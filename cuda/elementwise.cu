@@ -2,6 +2,7 @@
 //
 // Reductions are deterministic: a fixed assignment of elements to threads and a fixed
 // shuffle tree, no atomics, so a rerun gives the same bits. Float sums accumulate in double.
+// Plain reference versions: tensor/reference/{elementwise,matmul,optim}.cpp.
 #include <cmath>
 
 #include "cuda/kernels.cuh"
@@ -61,14 +62,17 @@ __device__ __forceinline__ T apply_binary(BOp op, T a, T b, T alpha) {
     return a;
 }
 
+// x, out: [n] (contiguous).
 template <class T>
 __global__ void unary_kernel(UOp op, const T* x, T* out, std::int64_t n, T alpha) {
     DCODR_GRID_LOOP(i, n) out[i] = apply_unary(op, x[i], alpha);
 }
+// a, b, out: [n] (contiguous).
 template <class T>
 __global__ void binary_flat_kernel(BOp op, const T* a, const T* b, T* out, std::int64_t n, T alpha) {
     DCODR_GRID_LOOP(i, n) out[i] = apply_binary(op, a[i], b[i], alpha);
 }
+// a, b, out: views of out's shape (ix: out, a, b strides; 0 on broadcast dims).
 template <class T>
 __global__ void binary_strided_kernel(BOp op, const T* a, const T* b, T* out, Strided<3> ix, std::int64_t n,
                                       T alpha) {
@@ -78,6 +82,7 @@ __global__ void binary_strided_kernel(BOp op, const T* a, const T* b, T* out, St
         out[off[0]] = apply_binary(op, a[off[1]], b[off[2]], alpha);
     }
 }
+// c, a, b, out: views of out's shape (ix: out, c, a, b).
 template <class T>
 __global__ void where_kernel(const T* c, const T* a, const T* b, T* out, Strided<4> ix, std::int64_t n) {
     DCODR_GRID_LOOP(i, n) {
@@ -95,6 +100,7 @@ __device__ __forceinline__ A warp_sum(A v) {
 }
 
 // One warp per row (short rows).
+// x: [rows, n] -> out: [rows].
 template <class T>
 __global__ void sum_rows_warp(const T* x, T* out, std::int64_t rows, std::int64_t n) {
     using A = acc_t<T>;
@@ -110,6 +116,7 @@ __global__ void sum_rows_warp(const T* x, T* out, std::int64_t rows, std::int64_
     }
 }
 // One block per row (long rows).
+// x: [rows, n] -> out: [rows].
 template <class T>
 __global__ void sum_rows_block(const T* x, T* out, std::int64_t rows, std::int64_t n) {
     using A = acc_t<T>;
@@ -132,6 +139,7 @@ __global__ void sum_rows_block(const T* x, T* out, std::int64_t rows, std::int64
 
 // Two-pass sum for a few very long rows: pass 1 reduces fixed chunks of each row to partials
 // (blockIdx.y = row, blockIdx.x = chunk), pass 2 sums each row's partials in chunk order.
+// x: [rows, n] -> partial: [rows, chunks].
 template <class T>
 __global__ void sum_chunks(const T* x, acc_t<T>* partial, std::int64_t n, std::int64_t chunk, int chunks) {
     using A = acc_t<T>;
@@ -150,6 +158,7 @@ __global__ void sum_chunks(const T* x, acc_t<T>* partial, std::int64_t n, std::i
         if (threadIdx.x == 0) partial[r * chunks + c] = v;
     }
 }
+// partial: [rows, chunks] -> out: [rows].
 template <class T>
 __global__ void sum_partials(const acc_t<T>* partial, T* out, std::int64_t rows, int chunks) {
     using A = acc_t<T>;
@@ -179,6 +188,7 @@ __device__ __forceinline__ void warp_max(T& v, std::int64_t& i) {
         better(v, i, ov, oi);
     }
 }
+// x: [rows, n] -> out, arg: [rows].
 template <class T>
 __global__ void max_rows_block(const T* x, T* out, std::int64_t* arg, std::int64_t rows, std::int64_t n) {
     __shared__ T pv[kThreads / 32];
@@ -216,6 +226,7 @@ __global__ void max_rows_block(const T* x, T* out, std::int64_t* arg, std::int64
     }
 }
 // One thread per row (short rows): a plain sequential scan, exactly the CPU's.
+// x: [rows, n] -> out, arg: [rows].
 template <class T>
 __global__ void max_rows_thread(const T* x, T* out, std::int64_t* arg, std::int64_t rows, std::int64_t n) {
     DCODR_GRID_LOOP(r, rows) {
@@ -243,12 +254,14 @@ __device__ __forceinline__ void adam_update(T* p, const T* g, T* m, T* v, std::i
     p[i] -= step * mi / (sqrt(vi) * inv_sqrt_c2 + eps);
 }
 
+// p, g, m, v: [n] (contiguous), updated in place.
 template <class T>
 __global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::int64_t n, T step, T b1, T b2, T eps,
                             T inv_sqrt_c2) {
     DCODR_GRID_LOOP(i, n) adam_update(p, g, m, v, i, step, b1, b2, eps, inv_sqrt_c2);
 }
 
+// chunks: [num_chunks] pieces of contiguous (p, g, m, v) tensors.
 template <class T>
 __global__ void adam_multi_kernel(const AdamChunk* chunks, std::int64_t num_chunks, T step, T b1, T b2, T eps,
                                   T inv_sqrt_c2) {

@@ -17,6 +17,7 @@ namespace dcodr::cuda {
 
 namespace {
 
+// x: [outer, n, inner], idx: [k] -> out: [outer, k, inner].
 template <class T>
 __global__ void index_select_kernel(const T* x, const std::int64_t* idx, T* out, std::int64_t outer, std::int64_t n,
                                     std::int64_t k, std::int64_t inner) {
@@ -27,6 +28,7 @@ __global__ void index_select_kernel(const T* x, const std::int64_t* idx, T* out,
     }
 }
 
+// x: [outer, n, inner], idx: [outer, k, inner] -> out: [outer, k, inner].
 template <class T>
 __global__ void gather_kernel(const T* x, const std::int64_t* idx, T* out, std::int64_t outer, std::int64_t n,
                               std::int64_t k, std::int64_t inner) {
@@ -51,6 +53,7 @@ __device__ __forceinline__ std::int64_t lower_bound(const std::int64_t* a, std::
     return lo;
 }
 
+// src: [outer, k, inner], sorted idx/pos: [k] -> out: [outer, n, inner] (added into).
 template <class T>
 __global__ void index_add_kernel(const T* src, const std::int64_t* sorted_idx, const std::int64_t* sorted_pos, T* out,
                                  std::int64_t outer, std::int64_t n, std::int64_t k, std::int64_t inner) {
@@ -65,6 +68,7 @@ __global__ void index_add_kernel(const T* src, const std::int64_t* sorted_idx, c
     }
 }
 
+// src, idx: [outer, k, inner] -> out: [outer, n, inner] (added into).
 template <class T>
 __global__ void scatter_add_kernel(const T* src, const std::int64_t* idx, T* out, std::int64_t outer, std::int64_t n,
                                    std::int64_t k, std::int64_t inner) {

@@ -6,18 +6,22 @@ namespace dcodr::cuda {
 
 namespace {
 
+// p: [n].
 template <class T>
 __global__ void fill_kernel(T* p, T v, std::int64_t n) {
     DCODR_GRID_LOOP(i, n) p[i] = v;
 }
+// p: [n].
 template <class T>
 __global__ void arange_kernel(T* p, std::int64_t n) {
     DCODR_GRID_LOOP(i, n) p[i] = static_cast<T>(i);
 }
+// d, s: [n], both contiguous.
 template <class D, class S>
 __global__ void convert_kernel(D* d, const S* s, std::int64_t n) {
     DCODR_GRID_LOOP(i, n) d[i] = static_cast<D>(s[i]);
 }
+// d, s: views of one shape (ix: d, s strides).
 template <class D, class S>
 __global__ void strided_copy_kernel(D* d, const S* s, Strided<2> ix, std::int64_t n) {
     DCODR_GRID_LOOP(i, n) {
@@ -30,6 +34,7 @@ __global__ void strided_copy_kernel(D* d, const S* s, Strided<2> ix, std::int64_
 // one rounding to T, so uniform streams match bit for bit on every CPU build. Normal draws
 // also go through log/sqrt/cos/sin, whose CUDA and glibc versions may differ in the last
 // bit of a double; float32 draws agree.
+// p: [n].
 template <class T>
 __global__ void uniform_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double lo,
                                double hi) {
@@ -37,6 +42,7 @@ __global__ void uniform_kernel(T* p, std::int64_t n, std::uint64_t seed, std::ui
     p[i] = static_cast<T>(
         fma(hi - lo, philox::uniform_at(seed, offset, static_cast<std::uint64_t>(i)), lo));
 }
+// p: [n].
 template <class T>
 __global__ void normal_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double mean,
                               double std) {

@@ -4,7 +4,7 @@
 // depend on it, in a fixed order) rather than a scatter with atomics, so results are
 // deterministic. Max-pool backward receives no window geometry from the interface, so it
 // runs one warp per (n, c) plane over that plane's outputs in order (see max_pool_bwd).
-// Batch norm: cuda/batch_norm.cu.
+// Batch norm: cuda/batch_norm.cu. Plain reference versions: tensor/reference/pool.cpp.
 #include <math_constants.h>
 
 #include "cuda/kernels.cuh"
@@ -15,6 +15,7 @@ namespace {
 
 // Same rule as the CPU: padding is -inf, the first maximum wins ties, a NaN wins over
 // everything (a later NaN over an earlier one); an all -inf window points at its first cell.
+// x: [planes = N*C, h, w] -> y, idx: [planes, oh, ow]; one thread per output.
 template <class T>
 __global__ void max_pool_fwd(const T* x, T* y, std::int64_t* idx, PoolGeom g) {
     std::int64_t total = g.planes * g.oh * g.ow;
@@ -47,6 +48,7 @@ __global__ void max_pool_fwd(const T* x, T* y, std::int64_t* idx, PoolGeom g) {
 // lowest lane adds their gradients into gx in lane order. Rounds run in output order, so
 // each gx element receives its contributions in increasing output index: the CPU's order,
 // with no atomics (deterministic, and bit-identical to the CPU's sequential loop).
+// gy, idx: [planes, out_plane] -> gx: [planes, in_plane] (zero-filled, added into).
 template <class T>
 __global__ void max_pool_bwd(const T* gy, const std::int64_t* idx, T* gx, std::int64_t planes, std::int64_t in_plane,
                              std::int64_t out_plane) {
@@ -89,6 +91,7 @@ __device__ __forceinline__ std::int64_t avg_divisor(const PoolGeom& g, std::int6
     return c > 0 ? c : 1;
 }
 
+// x: [planes, h, w] -> y: [planes, oh, ow]; one thread per output.
 template <class T>
 __global__ void avg_pool_fwd(const T* x, T* y, PoolGeom g) {
     using A = acc_t<T>;
@@ -110,6 +113,7 @@ __global__ void avg_pool_fwd(const T* x, T* y, PoolGeom g) {
     }
 }
 
+// gy: [planes, oh, ow] -> gx: [planes, h, w]; one thread per input pixel.
 template <class T>
 __global__ void avg_pool_bwd(const T* gy, T* gx, PoolGeom g) {
     using A = acc_t<T>;
@@ -140,6 +144,7 @@ __device__ __forceinline__ std::int64_t ad_end(std::int64_t i, std::int64_t in, 
     return ((i + 1) * in + out - 1) / out;
 }
 
+// x: [planes, h, w] -> y: [planes, oh, ow] over adaptive bins; one thread per output.
 template <class T>
 __global__ void adaptive_fwd(const T* x, T* y, PoolGeom g) {
     using A = acc_t<T>;
@@ -156,6 +161,7 @@ __global__ void adaptive_fwd(const T* x, T* y, PoolGeom g) {
     }
 }
 
+// gy: [planes, oh, ow] -> gx: [planes, h, w]; one thread per input pixel.
 template <class T>
 __global__ void adaptive_bwd(const T* gy, T* gx, PoolGeom g) {
     using A = acc_t<T>;
@@ -183,6 +189,7 @@ __global__ void adaptive_bwd(const T* gy, T* gx, PoolGeom g) {
     }
 }
 
+// x: [planes, h, w] -> y: [planes, oh = s*h, ow = s*w]; one thread per output.
 template <class T>
 __global__ void upsample_fwd(const T* x, T* y, PoolGeom g) {
     std::int64_t total = g.planes * g.oh * g.ow;
@@ -193,6 +200,7 @@ __global__ void upsample_fwd(const T* x, T* y, PoolGeom g) {
     }
 }
 
+// gy: [planes, s*h, s*w] -> gx: [planes, h, w]; one thread per input pixel.
 template <class T>
 __global__ void upsample_bwd(const T* gy, T* gx, PoolGeom g) {
     using A = acc_t<T>;

@@ -4,7 +4,15 @@
 // outputs, and hand kernels *contiguous* tensors unless a method says otherwise (binary and
 // where accept stride-0 broadcast views, strided_copy accepts any strides). Kernels never
 // allocate their outputs and never check arguments a front-end already checked.
-// Adding an op touches: its declaration here, the front-end, one CPU and one CUDA kernel.
+//
+// The kernel ops are listed once, with their signatures and contracts, in
+// tensor/backend_ops.def; this class, the CPU and CUDA backends' override declarations and the
+// profiler's pass-through are all generated from that list. Memory and queue calls (allocate,
+// copies, synchronize, timers) are written out below: they are not kernels and the profiler
+// treats them differently. Adding a kernel op touches five places -- its entry in
+// backend_ops.def with a front-end (tensor/ops.*), its differentiable op and backward
+// (autograd/), a CPU kernel (tensor/cpu/), a CUDA kernel (cuda/), and a test against a plain
+// reference (tensor/reference/, tests/) -- see docs/design.md, "Adding a kernel op".
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -70,103 +78,32 @@ public:
     // backend that finishes each op before returning (the CPU); queued backends override it.
     virtual std::unique_ptr<DeviceTimer> new_timer();
 
-    // ---- data movement ----
-    virtual void fill(Tensor& out, double value) = 0;
-    // dst[i] = src[i] over the same shape; both may be arbitrary strided views; converts dtype.
-    virtual void strided_copy(const Tensor& src, Tensor& dst) = 0;
-    virtual void arange(Tensor& out) = 0;
-    virtual void random_uniform(Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) = 0;
-    virtual void random_normal(Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) = 0;
-
-    // ---- elementwise ----
-    virtual void unary(UnaryOp op, const Tensor& x, Tensor& out, double alpha) = 0;
-    // a and b are views with out's shape (broadcast dims have stride 0).
-    virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha) = 0;
-    // out = cond != 0 ? a : b; all three are views with out's shape.
-    virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) = 0;
-
-    // ---- reductions over the last dim of a contiguous [rows, n] tensor ----
-    virtual void sum_rows(const Tensor& x, Tensor& out) = 0;
-    virtual void max_rows(const Tensor& x, Tensor& out, Tensor& argmax) = 0;
-
-    // ---- linear algebra: out[b] = op(a[b]) @ op(b[b]) (+ out[b] when accumulate) ----
-    // a: [B or 1, M, K] (or [.., K, M] when trans_a), b likewise; a batch of 1 broadcasts.
-    virtual void matmul(const Tensor& a, const Tensor& b, Tensor& out, bool trans_a, bool trans_b,
-                        bool accumulate) = 0;
-
-    // ---- convolution (NCHW, OIHW) ----
-    virtual void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) = 0;
-    virtual void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) = 0;
-    virtual void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) = 0;
-
-    // ---- pooling / resampling (NCHW) ----
-    virtual void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2dParams& p) = 0;
-    // indices hold, per output, the flat h*W+w position of the max inside its (n, c) plane.
-    virtual void max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx) = 0;
-    virtual void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p) = 0;
-    virtual void avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dParams& p) = 0;
-    virtual void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) = 0;
-    virtual void adaptive_avg_pool2d_backward(const Tensor& gy, Tensor& gx) = 0;
-    virtual void upsample_nearest2d_forward(const Tensor& x, Tensor& y) = 0;   // integer scale
-    virtual void upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) = 0;
-
-    // ---- batch norm over [N, C, S] (S = product of spatial dims, may be 1) ----
-    // Training: normalises with batch statistics (biased variance), writes save_mean and
-    // save_invstd, and updates running stats in place (unbiased variance), PyTorch's rule.
-    // groups (divides N): the batch is that many equal consecutive slices, each normalised with
-    // its own statistics, exactly as separate calls on the slices would (save_* are [groups, C];
-    // running stats are updated once per slice, in order). The backward is per slice too, with
-    // gweight/gbias summed over the slices.
-    // `tail` is applied in the same pass (see BatchNormTail): one pass over the activation
-    // instead of up to three.
-    virtual void batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
-                                          Tensor* running_mean, Tensor* running_var, double momentum,
-                                          double eps, std::int64_t groups, const BatchNormTail& tail, Tensor& y,
-                                          Tensor& save_mean, Tensor& save_invstd) = 0;
-    virtual void batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
-                                         const Tensor& running_mean, const Tensor& running_var, double eps,
-                                         Tensor& y) = 0;
-    // gweight/gbias may be null (no affine parameters). relu_out (the fused forward's output, or
-    // null): gy flows only where relu_out > 0, i.e. this is the backward of the fused op.
-    // g_relu_in (only with relu_out; may be null): receives that masked gradient, the gradient at
-    // the ReLU's input, which is also the residual's gradient (d(a + r)/dr = 1).
-    virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
-                                     const Tensor& save_mean, const Tensor& save_invstd, std::int64_t groups,
-                                     const Tensor* relu_out, Tensor& gx, Tensor* gweight, Tensor* gbias,
-                                     Tensor* g_relu_in) = 0;
-
-    // ---- indexing; x viewed as [outer, n, inner] around the indexed dim ----
-    // out[o, i, r] = x[o, idx[i], r]
-    virtual void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer,
-                              std::int64_t inner) = 0;
-    // out[o, idx[i], r] += src[o, i, r]
-    virtual void index_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
-                           std::int64_t inner) = 0;
-    // out[o, j, r] = x[o, idx[o, j, r], r]  (torch.gather along the middle dim)
-    virtual void gather(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer,
-                        std::int64_t inner) = 0;
-    // out[o, idx[o, j, r], r] += src[o, j, r]
-    virtual void scatter_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
-                             std::int64_t inner) = 0;
-
-    // ---- optimiser ----
-    // One Adam step in place, PyTorch's formula: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-    // p -= (lr / c1) * m / (sqrt(v / c2) + eps), with bias corrections c1 = 1-b1^t, c2 = 1-b2^t.
-    // The default composes other kernels (so every backend has it); backends fuse it.
-    virtual void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
-                           double beta2, double eps, double c1, double c2);
-    // The same step for many tensors at once (an optimiser group: a ResNet-50 has 161), each
-    // element updated exactly as adam_step would. The default calls adam_step per tensor; the
-    // GPU launches one kernel for all of them (PyTorch's "foreach"), saving a launch per tensor.
+    // Tensors for adam_step_multi (an entry of the op list).
     struct AdamTensors {
         Tensor* param;
         const Tensor* grad;
         Tensor* m;
         Tensor* v;
     };
-    virtual void adam_step_multi(const std::vector<AdamTensors>& tensors, double lr, double beta1, double beta2,
-                                 double eps, double c1, double c2);
+
+    // ---- kernel ops: one virtual per entry of tensor/backend_ops.def ----
+#define DCODR_BACKEND_OP(kind, name, params, args) virtual void name params DCODR_BACKEND_OP_BODY_##kind;
+#define DCODR_BACKEND_OP_BODY_required = 0
+#define DCODR_BACKEND_OP_BODY_defaulted
+#include "tensor/backend_ops.def"
+#undef DCODR_BACKEND_OP_BODY_required
+#undef DCODR_BACKEND_OP_BODY_defaulted
 };
+
+// Declares `void name(params) override;` for every required op of the list: a device backend's
+// class body says
+//     #define DCODR_BACKEND_OP DCODR_DECLARE_OVERRIDE
+//     #include "tensor/backend_ops.def"
+// and defines the methods in its .cpp files. Defaulted ops (adam_step, adam_step_multi) are
+// declared by hand where a backend has a faster version.
+#define DCODR_DECLARE_OVERRIDE(kind, name, params, args) DCODR_DECLARE_OVERRIDE_##kind(name, params)
+#define DCODR_DECLARE_OVERRIDE_required(name, params) void name params override;
+#define DCODR_DECLARE_OVERRIDE_defaulted(name, params)
 
 // The backend for a device. Throws a clear error for CUDA in a build without it, or when
 // no GPU can be used.

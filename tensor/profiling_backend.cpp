@@ -4,6 +4,7 @@
 
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 #include "tensor/profiler.h"
 
@@ -63,6 +64,105 @@ private:
     std::unique_ptr<DeviceTimer> timer_;
 };
 
+// The kernel ops, as enumerators: the tags that pick an op's description below.
+enum class Op {
+#define DCODR_BACKEND_OP(kind, name, params, args) name,
+#include "tensor/backend_ops.def"
+};
+
+// What the profiler files an op's call under besides its name: by default the dims of its first
+// tensor argument; ops whose cost depends on more say more (the specialisations below).
+template <Op>
+struct Describe {
+    template <class... Args>
+    static std::string of(const Args&... args) {
+        std::string s;
+        bool found = false;
+        auto visit = [&](const auto& a) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(a)>, Tensor>) {
+                if (!found) s = dims(a);
+                found = true;
+            }
+        };
+        (visit(args), ...);
+        return s;
+    }
+};
+template <>
+struct Describe<Op::strided_copy> {
+    static std::string of(const Tensor& src, const Tensor& dst) {
+        return fmt::format("{}{} {}->{}", dims(dst), src.is_contiguous() ? "" : " strided", dtype_name(src.dtype()),
+                           dtype_name(dst.dtype()));
+    }
+};
+template <>
+struct Describe<Op::unary> {
+    static std::string of(UnaryOp op, const Tensor&, const Tensor& out, double) {
+        return fmt::format("{} {}", unary_name(op), dims(out));
+    }
+};
+template <>
+struct Describe<Op::binary> {
+    static std::string of(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out, double) {
+        bool plain = a.is_contiguous() && b.is_contiguous();
+        return fmt::format("{} {}{}", binary_name(op), dims(out), plain ? "" : " broadcast");
+    }
+};
+template <>
+struct Describe<Op::matmul> {
+    static std::string of(const Tensor& a, const Tensor& b, const Tensor& out, bool ta, bool tb, bool) {
+        return fmt::format("{}{} @ {}{} -> {}", dims(a), ta ? "^T" : "", dims(b), tb ? "^T" : "", dims(out));
+    }
+};
+template <>
+struct Describe<Op::conv2d_forward> {
+    static std::string of(const Tensor& x, const Tensor& w, const Tensor&, const Conv2dParams& p) {
+        return conv_detail(x, w.shape(), p);
+    }
+};
+template <>
+struct Describe<Op::conv2d_backward_data> {
+    static std::string of(const Tensor&, const Tensor& w, const Tensor& gx, const Conv2dParams& p) {
+        return conv_detail(gx, w.shape(), p);
+    }
+};
+template <>
+struct Describe<Op::conv2d_backward_filter> {
+    static std::string of(const Tensor& x, const Tensor&, const Tensor& gw, const Conv2dParams& p) {
+        return conv_detail(x, gw.shape(), p);
+    }
+};
+template <>
+struct Describe<Op::batch_norm_forward_train> {
+    static std::string of(const Tensor& x, const Tensor*, const Tensor*, const Tensor*, const Tensor*, double, double,
+                          std::int64_t groups, const BatchNormTail& tail, const Tensor&, const Tensor&,
+                          const Tensor&) {
+        return bn_detail(x, groups, tail.residual != nullptr, tail.relu);
+    }
+};
+template <>
+struct Describe<Op::batch_norm_backward> {
+    static std::string of(const Tensor&, const Tensor& x, const Tensor*, const Tensor&, const Tensor&,
+                          std::int64_t groups, const Tensor* relu_out, const Tensor&, const Tensor*, const Tensor*,
+                          const Tensor* g_relu_in) {
+        return bn_detail(x, groups, g_relu_in != nullptr, relu_out != nullptr);
+    }
+};
+template <>
+struct Describe<Op::adam_step> {
+    template <class... Args>
+    static std::string of(const Args&...) {
+        return "";  // one row for all parameters: the optimizer's share
+    }
+};
+template <>
+struct Describe<Op::adam_step_multi> {
+    template <class... Args>
+    static std::string of(const std::vector<Backend::AdamTensors>& ts, const Args&...) {
+        return fmt::format("{} tensors", ts.size());
+    }
+};
+
 class ProfilingBackend final : public Backend {
 public:
     explicit ProfilingBackend(Backend& inner) : in_(inner) {}
@@ -81,148 +181,14 @@ public:
     void synchronize() override { in_.synchronize(); }
     std::unique_ptr<DeviceTimer> new_timer() override { return in_.new_timer(); }
 
-    void fill(Tensor& out, double v) override {
-        Timed t(in_, "fill", dims(out));
-        in_.fill(out, v);
+    // Every kernel op of tensor/backend_ops.def, defaulted ones included (so a device's own
+    // version runs): forwarded unchanged between the marks of a timer.
+#define DCODR_BACKEND_OP(kind, name, params, args)               \
+    void name params override {                                  \
+        Timed t(in_, #name, Describe<Op::name>::of args);        \
+        in_.name args;                                           \
     }
-    void strided_copy(const Tensor& src, Tensor& dst) override {
-        Timed t(in_, "strided_copy",
-                fmt::format("{}{} {}->{}", dims(dst), src.is_contiguous() ? "" : " strided", dtype_name(src.dtype()),
-                            dtype_name(dst.dtype())));
-        in_.strided_copy(src, dst);
-    }
-    void arange(Tensor& out) override {
-        Timed t(in_, "arange", dims(out));
-        in_.arange(out);
-    }
-    void random_uniform(Tensor& out, std::uint64_t seed, std::uint64_t off, double lo, double hi) override {
-        Timed t(in_, "random_uniform", dims(out));
-        in_.random_uniform(out, seed, off, lo, hi);
-    }
-    void random_normal(Tensor& out, std::uint64_t seed, std::uint64_t off, double mean, double sd) override {
-        Timed t(in_, "random_normal", dims(out));
-        in_.random_normal(out, seed, off, mean, sd);
-    }
-
-    void unary(UnaryOp op, const Tensor& x, Tensor& out, double alpha) override {
-        Timed t(in_, "unary", fmt::format("{} {}", unary_name(op), dims(out)));
-        in_.unary(op, x, out, alpha);
-    }
-    void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha) override {
-        bool plain = a.is_contiguous() && b.is_contiguous();
-        Timed t(in_, "binary", fmt::format("{} {}{}", binary_name(op), dims(out), plain ? "" : " broadcast"));
-        in_.binary(op, a, b, out, alpha);
-    }
-    void where(const Tensor& c, const Tensor& a, const Tensor& b, Tensor& out) override {
-        Timed t(in_, "where", dims(out));
-        in_.where(c, a, b, out);
-    }
-    void sum_rows(const Tensor& x, Tensor& out) override {
-        Timed t(in_, "sum_rows", dims(x));
-        in_.sum_rows(x, out);
-    }
-    void max_rows(const Tensor& x, Tensor& out, Tensor& arg) override {
-        Timed t(in_, "max_rows", dims(x));
-        in_.max_rows(x, out, arg);
-    }
-    void matmul(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool tb, bool acc) override {
-        Timed t(in_, "matmul", fmt::format("{}{} @ {}{} -> {}", dims(a), ta ? "^T" : "", dims(b), tb ? "^T" : "",
-                                           dims(out)));
-        in_.matmul(a, b, out, ta, tb, acc);
-    }
-
-    void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) override {
-        Timed t(in_, "conv2d_forward", conv_detail(x, w.shape(), p));
-        in_.conv2d_forward(x, w, y, p);
-    }
-    void conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) override {
-        Timed t(in_, "conv2d_backward_data", conv_detail(gx, w.shape(), p));
-        in_.conv2d_backward_data(gy, w, gx, p);
-    }
-    void conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) override {
-        Timed t(in_, "conv2d_backward_filter", conv_detail(x, gw.shape(), p));
-        in_.conv2d_backward_filter(x, gy, gw, p);
-    }
-
-    void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& idx, const Pool2dParams& p) override {
-        Timed t(in_, "max_pool2d_forward", dims(x));
-        in_.max_pool2d_forward(x, y, idx, p);
-    }
-    void max_pool2d_backward(const Tensor& gy, const Tensor& idx, Tensor& gx) override {
-        Timed t(in_, "max_pool2d_backward", dims(gx));
-        in_.max_pool2d_backward(gy, idx, gx);
-    }
-    void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p) override {
-        Timed t(in_, "avg_pool2d_forward", dims(x));
-        in_.avg_pool2d_forward(x, y, p);
-    }
-    void avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dParams& p) override {
-        Timed t(in_, "avg_pool2d_backward", dims(gx));
-        in_.avg_pool2d_backward(gy, gx, p);
-    }
-    void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) override {
-        Timed t(in_, "adaptive_avg_pool2d_forward", dims(x));
-        in_.adaptive_avg_pool2d_forward(x, y);
-    }
-    void adaptive_avg_pool2d_backward(const Tensor& gy, Tensor& gx) override {
-        Timed t(in_, "adaptive_avg_pool2d_backward", dims(gx));
-        in_.adaptive_avg_pool2d_backward(gy, gx);
-    }
-    void upsample_nearest2d_forward(const Tensor& x, Tensor& y) override {
-        Timed t(in_, "upsample_nearest2d_forward", dims(x));
-        in_.upsample_nearest2d_forward(x, y);
-    }
-    void upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) override {
-        Timed t(in_, "upsample_nearest2d_backward", dims(gx));
-        in_.upsample_nearest2d_backward(gy, gx);
-    }
-
-    void batch_norm_forward_train(const Tensor& x, const Tensor* w, const Tensor* b, Tensor* rm, Tensor* rv,
-                                  double momentum, double eps, std::int64_t groups, const BatchNormTail& tail,
-                                  Tensor& y, Tensor& sm, Tensor& si) override {
-        Timed t(in_, "batch_norm_forward_train", bn_detail(x, groups, tail.residual != nullptr, tail.relu));
-        in_.batch_norm_forward_train(x, w, b, rm, rv, momentum, eps, groups, tail, y, sm, si);
-    }
-    void batch_norm_forward_eval(const Tensor& x, const Tensor* w, const Tensor* b, const Tensor& rm,
-                                 const Tensor& rv, double eps, Tensor& y) override {
-        Timed t(in_, "batch_norm_forward_eval", dims(x));
-        in_.batch_norm_forward_eval(x, w, b, rm, rv, eps, y);
-    }
-    void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* w, const Tensor& sm, const Tensor& si,
-                             std::int64_t groups, const Tensor* relu_out, Tensor& gx, Tensor* gw, Tensor* gb,
-                             Tensor* g_relu_in) override {
-        Timed t(in_, "batch_norm_backward", bn_detail(x, groups, g_relu_in != nullptr, relu_out != nullptr));
-        in_.batch_norm_backward(gy, x, w, sm, si, groups, relu_out, gx, gw, gb, g_relu_in);
-    }
-
-    void index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {
-        Timed t(in_, "index_select", dims(out));
-        in_.index_select(x, idx, out, o, i);
-    }
-    void index_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {
-        Timed t(in_, "index_add", dims(src));
-        in_.index_add(src, idx, out, o, i);
-    }
-    void gather(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {
-        Timed t(in_, "gather", dims(out));
-        in_.gather(x, idx, out, o, i);
-    }
-    void scatter_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t o, std::int64_t i) override {
-        Timed t(in_, "scatter_add", dims(src));
-        in_.scatter_add(src, idx, out, o, i);
-    }
-
-    void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, double lr, double b1, double b2, double eps,
-                   double c1, double c2) override {
-        Timed t(in_, "adam_step", "");  // one row for all parameters: the optimizer's share
-        in_.adam_step(p, g, m, v, lr, b1, b2, eps, c1, c2);
-    }
-
-    void adam_step_multi(const std::vector<AdamTensors>& ts, double lr, double b1, double b2, double eps, double c1,
-                         double c2) override {
-        Timed t(in_, "adam_step_multi", fmt::format("{} tensors", ts.size()));
-        in_.adam_step_multi(ts, lr, b1, b2, eps, c1, c2);
-    }
+#include "tensor/backend_ops.def"
 
 private:
     Backend& in_;

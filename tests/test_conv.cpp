@@ -1,10 +1,11 @@
-// Convolution kernels through the kernels:: front-ends: hand-computed values, a direct-loop
-// reference over many configurations, and finite-difference checks of both backward kernels.
+// Convolution kernels through the kernels:: front-ends: hand-computed values, the direct-loop
+// reference (tensor/reference) over many named configurations, and finite-difference checks of both backward kernels.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 
 #include "tensor/ops.h"
+#include "tensor/reference/reference.h"
 #include "tests/test_util.h"
 
 using namespace dcodr;
@@ -13,52 +14,14 @@ using dcodr::testing::random_tensor;
 
 namespace {
 
-std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d) {
-    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-
-// Calls f(n, o, c, oh, ow, ih, iw, i, j) for every (output, weight tap) pair that reads
-// an in-bounds input pixel (c is the absolute input channel, cg = c within the group).
-template <class F>
-void for_taps(const Shape& xs, const Shape& ws, const Conv2dParams& p, F f) {
-    std::int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], O = ws[0], KH = ws[2], KW = ws[3];
-    std::int64_t OH = out_size(H, KH, p.stride_h, p.pad_h, p.dil_h), OW = out_size(W, KW, p.stride_w, p.pad_w, p.dil_w);
-    std::int64_t Cg = C / p.groups, Og = O / p.groups;
-    for (std::int64_t n = 0; n < N; ++n)
-        for (std::int64_t o = 0; o < O; ++o)
-            for (std::int64_t cg = 0; cg < Cg; ++cg)
-                for (std::int64_t oh = 0; oh < OH; ++oh)
-                    for (std::int64_t ow = 0; ow < OW; ++ow)
-                        for (std::int64_t i = 0; i < KH; ++i)
-                            for (std::int64_t j = 0; j < KW; ++j) {
-                                std::int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
-                                std::int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
-                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                                f(n, o, (o / Og) * Cg + cg, cg, oh, ow, ih, iw, i, j);
-                            }
-    (void)OH;
-}
-
 struct Ref {
     Tensor y, gx, gw;
 };
 
-// Direct loops: y = conv(x, w), and for a given gy the gradients gx and gw.
-Ref naive(const Tensor& x, const Tensor& w, const Tensor& gy, const Conv2dParams& p) {
-    Shape xs = x.shape(), ws = w.shape(), ys = gy.shape();
-    auto vx = x.to_vector(), vw = w.to_vector(), vg = gy.to_vector();
-    std::vector<double> y(shape_numel(ys), 0.0), gx(vx.size(), 0.0), gw(vw.size(), 0.0);
-    std::int64_t C = xs[1], H = xs[2], W = xs[3], O = ws[0], Cg = ws[1], KH = ws[2], KW = ws[3];
-    std::int64_t OH = ys[2], OW = ys[3];
-    for_taps(xs, ws, p, [&](auto n, auto o, auto c, auto cg, auto oh, auto ow, auto ih, auto iw, auto i, auto j) {
-        std::int64_t xi = ((n * C + c) * H + ih) * W + iw, wi = ((o * Cg + cg) * KH + i) * KW + j;
-        std::int64_t yi = ((n * O + o) * OH + oh) * OW + ow;
-        y[yi] += vx[xi] * vw[wi];
-        gx[xi] += vw[wi] * vg[yi];
-        gw[wi] += vx[xi] * vg[yi];
-    });
-    return {Tensor::from_vector(y, ys, DType::f64), Tensor::from_vector(gx, xs, DType::f64),
-            Tensor::from_vector(gw, ws, DType::f64)};
+// The plain loops of tensor/reference: y = conv(x, w), and for a given gy the gradients gx and gw.
+Ref reference_all(const Tensor& x, const Tensor& w, const Tensor& gy, const Conv2dParams& p) {
+    return {reference::conv2d_forward(x, w, p), reference::conv2d_backward_data(gy, w, x.shape(), p),
+            reference::conv2d_backward_filter(x, gy, w.shape(), p)};
 }
 
 struct Case {
@@ -148,7 +111,7 @@ TEST_CASE("conv2d kernels match a direct-loop reference") {
         Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++);
         Tensor y = kernels::conv2d_forward(x, w, c.p);
         Tensor gy = random_tensor(y.shape(), seed++);
-        Ref ref = naive(x, w, gy, c.p);
+        Ref ref = reference_all(x, w, gy, c.p);
         REQUIRE_CLOSE(y, ref.y, 1e-12, 1e-12);
         REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, c.x, c.p), ref.gx, 1e-12, 1e-12);
         REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, c.w, c.p), ref.gw, 1e-12, 1e-12);
@@ -190,7 +153,7 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
         Tensor x = random_tensor(c.x, 7), w = random_tensor(c.w, 8);
         Tensor y = kernels::conv2d_forward(x, w, c.p);
         Tensor gy = random_tensor(y.shape(), 9);
-        Ref ref = naive(x, w, gy, c.p);
+        Ref ref = reference_all(x, w, gy, c.p);
         REQUIRE_CLOSE(y, ref.y, 1e-12, 1e-12);
         REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, c.x, c.p), ref.gx, 1e-12, 1e-12);
         REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, c.w, c.p), ref.gw, 1e-11, 1e-12);

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <random>
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
@@ -25,6 +26,7 @@
 #include "nn/dcodr_encoder.h"
 #include "nn/init.h"
 #include "tensor/profiler.h"
+#include "tensor/reference/reference.h"
 #include "tests/test_util.h"
 #include "tests/train_fixtures.h"
 #ifdef DCODR_WITH_CUDA
@@ -467,6 +469,84 @@ TEST_CASE("cuda: batch norm", "[cuda]") {
                 return out;
             }, 2e-5, 1e-4);
         }
+    }
+}
+
+TEST_CASE("cuda: kernels match the plain reference on random odd shapes (float64)", "[cuda]") {
+    REQUIRE_GPU_OR_SKIP();
+    // The parity cases above hold the GPU to the CPU; these hold it to tensor/reference
+    // directly, so a shared misunderstanding of an op cannot pass on both backends.
+    std::mt19937_64 rng(4242);
+    auto dice = [&](std::int64_t lo, std::int64_t hi) {
+        return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+    };
+    auto f64 = [](const Shape& s, std::uint64_t seed, double lo = -1, double hi = 1) {
+        return rnd(s, seed, kGpu, lo, hi, DType::f64);
+    };
+    std::uint64_t seed = 700;
+    for (int trial = 0; trial < 10; ++trial) {
+        Conv2dParams cp;
+        cp.groups = dice(1, 2), cp.stride_h = dice(1, 3), cp.stride_w = dice(1, 3), cp.pad_h = dice(0, 2),
+        cp.pad_w = dice(0, 2), cp.dil_h = dice(1, 2), cp.dil_w = dice(1, 2);
+        const Shape xs{dice(1, 3), cp.groups * dice(1, 3), dice(5, 11), dice(5, 11)};
+        const Shape ws{cp.groups * dice(1, 3), xs[1] / cp.groups, dice(1, 3), dice(1, 3)};
+        INFO("trial " << trial << ": conv x " << shape_str(xs) << " w " << shape_str(ws) << " stride "
+                      << cp.stride_h << "x" << cp.stride_w << " pad " << cp.pad_h << "x" << cp.pad_w << " dil "
+                      << cp.dil_h << "x" << cp.dil_w << " groups " << cp.groups);
+        Tensor x = f64(xs, seed++), w = f64(ws, seed++);
+        Tensor y = K::conv2d_forward(x, w, cp);
+        Tensor gy = f64(y.shape(), seed++);
+        REQUIRE_CLOSE(y.to(kCpu), reference::conv2d_forward(x, w, cp), 1e-12, 1e-10);
+        REQUIRE_CLOSE(K::conv2d_backward_data(gy, w, xs, cp).to(kCpu), reference::conv2d_backward_data(gy, w, xs, cp),
+                      1e-12, 1e-10);
+        REQUIRE_CLOSE(K::conv2d_backward_filter(x, gy, ws, cp).to(kCpu),
+                      reference::conv2d_backward_filter(x, gy, ws, cp), 1e-12, 1e-10);
+
+        Pool2dParams pp;
+        pp.kernel_h = dice(1, 3), pp.kernel_w = dice(1, 3), pp.stride_h = dice(1, 2), pp.stride_w = dice(1, 3);
+        pp.pad_h = dice(0, pp.kernel_h / 2), pp.pad_w = dice(0, pp.kernel_w / 2), pp.count_include_pad = dice(0, 1);
+        INFO("pool kernel " << pp.kernel_h << "x" << pp.kernel_w << " stride " << pp.stride_h << "x" << pp.stride_w
+                            << " pad " << pp.pad_h << "x" << pp.pad_w);
+        auto [my, mi] = K::max_pool2d_forward(x, pp);
+        auto [ry, ri] = reference::max_pool2d_forward(x, pp);
+        REQUIRE_CLOSE(my.to(kCpu), ry, 0, 0);
+        REQUIRE(mi.to_int_vector() == ri.to_int_vector());
+        Tensor gp = f64(my.shape(), seed++);
+        REQUIRE_CLOSE(K::max_pool2d_backward(gp, mi, xs).to(kCpu), reference::max_pool2d_backward(gp, mi, xs), 1e-14,
+                      1e-12);
+        REQUIRE_CLOSE(K::avg_pool2d_forward(x, pp).to(kCpu), reference::avg_pool2d_forward(x, pp), 1e-14, 1e-12);
+        REQUIRE_CLOSE(K::avg_pool2d_backward(gp, xs, pp).to(kCpu), reference::avg_pool2d_backward(gp, xs, pp), 1e-14,
+                      1e-12);
+
+        const std::int64_t groups = dice(1, 2), C = dice(1, 4);
+        const Shape bs{groups * dice(1, 3), C, dice(2, 40)};
+        const bool relu = dice(0, 1) == 1;
+        INFO("batch norm x " << shape_str(bs) << " groups " << groups << (relu ? " +residual +relu" : ""));
+        Tensor bx = f64(bs, seed++, 1, 4), bw = f64({C}, seed++, 0.5, 1.5), bb = f64({C}, seed++);
+        Tensor res = f64(bs, seed++);
+        K::BatchNormSaved saved;
+        BatchNormTail tail{relu ? &res : nullptr, relu};
+        Tensor by = K::batch_norm_forward(bx, &bw, &bb, nullptr, nullptr, true, 0.1, 1e-5, &saved, tail, groups);
+        auto ref = reference::batch_norm_forward_train(bx, &bw, &bb, nullptr, nullptr, 0.1, 1e-5, groups,
+                                                       tail.residual, relu);
+        REQUIRE_CLOSE(by.to(kCpu), ref.y, 1e-12, 1e-10);
+        Tensor bgy = f64(bs, seed++);
+        auto g = K::batch_norm_backward(bgy, bx, &bw, saved, relu ? &by : nullptr);
+        auto rg = reference::batch_norm_backward(bgy, bx, &bw, ref.save_mean, ref.save_invstd, groups,
+                                                 relu ? &ref.y : nullptr);
+        REQUIRE_CLOSE(g.x.to(kCpu), rg.x, 1e-10, 1e-9);
+        REQUIRE_CLOSE(g.weight.to(kCpu), rg.weight, 1e-10, 1e-9);
+        REQUIRE_CLOSE(g.bias.to(kCpu), rg.bias, 1e-10, 1e-9);
+
+        const std::int64_t M = dice(1, 13), N = dice(1, 13), Kd = dice(1, 13), B = dice(1, 3);
+        const bool ta = dice(0, 1) == 1, tb = dice(0, 1) == 1;
+        Tensor a = f64(ta ? Shape{B, Kd, M} : Shape{B, M, Kd}, seed++);
+        Tensor b = f64(tb ? Shape{1, N, Kd} : Shape{1, Kd, N}, seed++);  // batch 1 broadcasts
+        INFO("matmul a " << shape_str(a.shape()) << (ta ? "^T" : "") << " b " << shape_str(b.shape())
+                         << (tb ? "^T" : ""));
+        Tensor out = Tensor::empty({B, M, N}, DType::f64, kGpu);
+        a.backend().matmul(a, b, out, ta, tb, false);
+        REQUIRE_CLOSE(out.to(kCpu), reference::matmul(a, b, ta, tb), 1e-12, 1e-10);
     }
 }
 

@@ -1,11 +1,13 @@
 // Pooling and nearest upsampling through the kernels:: front-ends: hand-computed values,
-// indices, ties and padding, direct-loop references, and finite-difference backward checks.
+// indices, ties and padding, the direct-loop references (tensor/reference), and
+// finite-difference backward checks.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <limits>
 
 #include "tensor/ops.h"
+#include "tensor/reference/reference.h"
 #include "tests/test_util.h"
 
 using namespace dcodr;
@@ -23,58 +25,6 @@ Pool2dParams pool(std::int64_t k, std::int64_t s, std::int64_t pad = 0, bool inc
     p.pad_h = p.pad_w = pad;
     p.count_include_pad = include_pad;
     return p;
-}
-
-// Direct-loop average pool with PyTorch's divisor rules.
-Tensor naive_avg(const Tensor& x, const Pool2dParams& p) {
-    std::int64_t NC = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
-    std::int64_t OH = (H + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1;
-    std::int64_t OW = (W + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1;
-    auto v = x.to_vector();
-    std::vector<double> y;
-    for (std::int64_t pl = 0; pl < NC; ++pl)
-        for (std::int64_t oh = 0; oh < OH; ++oh)
-            for (std::int64_t ow = 0; ow < OW; ++ow) {
-                double s = 0;
-                std::int64_t inside = 0, padded = 0;
-                for (std::int64_t i = 0; i < p.kernel_h; ++i)
-                    for (std::int64_t j = 0; j < p.kernel_w; ++j) {
-                        std::int64_t h = oh * p.stride_h - p.pad_h + i, w = ow * p.stride_w - p.pad_w + j;
-                        if (h >= H + p.pad_h || w >= W + p.pad_w) continue;  // beyond the padding
-                        ++padded;
-                        if (h < 0 || h >= H || w < 0 || w >= W) continue;
-                        ++inside;
-                        s += v[(pl * H + h) * W + w];
-                    }
-                y.push_back(s / (p.count_include_pad ? padded : inside));
-            }
-    return f64(y, {x.size(0), x.size(1), OH, OW});
-}
-
-// Direct-loop max pool: value and first flat index of the maximum, padding ignored.
-std::pair<Tensor, std::vector<std::int64_t>> naive_max(const Tensor& x, const Pool2dParams& p) {
-    std::int64_t NC = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
-    std::int64_t OH = (H + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1;
-    std::int64_t OW = (W + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1;
-    auto v = x.to_vector();
-    std::vector<double> y;
-    std::vector<std::int64_t> idx;
-    for (std::int64_t pl = 0; pl < NC; ++pl)
-        for (std::int64_t oh = 0; oh < OH; ++oh)
-            for (std::int64_t ow = 0; ow < OW; ++ow) {
-                double best = -INFINITY;
-                std::int64_t at = -1;
-                for (std::int64_t i = 0; i < p.kernel_h; ++i)
-                    for (std::int64_t j = 0; j < p.kernel_w; ++j) {
-                        std::int64_t h = oh * p.stride_h - p.pad_h + i, w = ow * p.stride_w - p.pad_w + j;
-                        if (h < 0 || h >= H || w < 0 || w >= W) continue;
-                        double e = v[(pl * H + h) * W + w];
-                        if (at < 0 || e > best) best = e, at = h * W + w;
-                    }
-                y.push_back(best);
-                idx.push_back(at);
-            }
-    return {f64(y, {x.size(0), x.size(1), OH, OW}), idx};
 }
 
 }  // namespace
@@ -122,9 +72,9 @@ TEST_CASE("max_pool2d matches a direct loop and finite differences") {
             INFO(shape_str(s) << " k" << p.kernel_h << " s" << p.stride_h << " p" << p.pad_h);
             Tensor x = random_tensor(s, seed++);  // continuous values: no ties, FD is valid
             auto [y, idx] = kernels::max_pool2d_forward(x, p);
-            auto [ry, ridx] = naive_max(x, p);
+            auto [ry, ridx] = reference::max_pool2d_forward(x, p);
             REQUIRE_CLOSE(y, ry, 0, 0);
-            REQUIRE(idx.to_int_vector() == ridx);
+            REQUIRE(idx.to_int_vector() == ridx.to_int_vector());
             Tensor r = random_tensor(y.shape(), seed++);
             Tensor gx = kernels::max_pool2d_backward(r, idx, s);
             REQUIRE_CLOSE(gx, numeric_grad(x, r, [&] { return kernels::max_pool2d_forward(x, p).first; }), 1e-6,
@@ -162,7 +112,7 @@ TEST_CASE("avg_pool2d matches a direct loop and finite differences") {
                                   << p.count_include_pad);
                 Tensor x = random_tensor(s, seed++);
                 Tensor y = kernels::avg_pool2d_forward(x, p);
-                REQUIRE_CLOSE(y, naive_avg(x, p), 1e-14, 1e-14);
+                REQUIRE_CLOSE(y, reference::avg_pool2d_forward(x, p), 1e-14, 1e-14);
                 Tensor r = random_tensor(y.shape(), seed++);
                 REQUIRE_CLOSE(kernels::avg_pool2d_backward(r, s, p),
                               numeric_grad(x, r, [&] { return kernels::avg_pool2d_forward(x, p); }), 1e-6, 1e-6);

@@ -82,6 +82,8 @@ void for_rows(const T* pg, const T* pr, T* scratch, const Ncs& d, std::int64_t c
 
 }  // namespace
 
+// x, residual, y: [N, C, S]; weight, bias, running stats: [C]; save_mean, save_invstd:
+// [groups, C]. Reference: reference::batch_norm_forward_train.
 void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                           Tensor* running_mean, Tensor* running_var, double momentum, double eps,
                                           std::int64_t groups, const BatchNormTail& tail, Tensor& y,
@@ -134,6 +136,7 @@ void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight,
     });
 }
 
+// x, y: [N, C, S]; weight, bias, running stats: [C]. Reference: reference::batch_norm_forward_eval.
 void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                          const Tensor& running_mean, const Tensor& running_var, double eps,
                                          Tensor& y) {
@@ -155,6 +158,8 @@ void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor* weight, 
     });
 }
 
+// gy, x, relu_out, gx, g_relu_in: [N, C, S]; weight, gweight, gbias: [C]; save_*: [groups, C].
+// Reference: reference::batch_norm_backward.
 void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor* weight,
                                      const Tensor& save_mean, const Tensor& save_invstd, std::int64_t groups,
                                      const Tensor* relu_out, Tensor& gx, Tensor* gweight, Tensor* gbias,

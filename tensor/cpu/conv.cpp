@@ -353,6 +353,7 @@ conv_direct::Shape4 direct_shape(const Geom& g) {
 
 }  // namespace
 
+// x: [N, C, H, W], w: [O, C/G, KH, KW] -> y: [N, O, OH, OW]. Reference: reference::conv2d_forward.
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p) {
     Geom g = make_geom(x.shape(), w.shape(), y.shape(), p);
     if (g.N == 0) return;
@@ -363,6 +364,8 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, con
     });
 }
 
+// gy: [N, O, OH, OW], w: [O, C/G, KH, KW] -> gx: [N, C, H, W]. Reference:
+// reference::conv2d_backward_data.
 void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) {
     Geom g = make_geom(gx.shape(), w.shape(), gy.shape(), p);
     if (g.N == 0) return;
@@ -373,6 +376,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor&
     });
 }
 
+// x: [N, C, H, W], gy: [N, O, OH, OW] -> gw: [O, C/G, KH, KW]. Reference:
+// reference::conv2d_backward_filter.
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) {
     Geom g = make_geom(x.shape(), gw.shape(), gy.shape(), p);
     if (g.N == 0) return fill(gw, 0.0);  // an empty batch contributes nothing

@@ -61,6 +61,7 @@ void unary_loop(T* out, const T* x, std::int64_t n, F f) {
 
 }  // namespace
 
+// x, out: any shape, contiguous, one dtype. Reference: reference::unary.
 void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& out, double alpha) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -79,6 +80,7 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& out, double alpha) {
     });
 }
 
+// a, b: views with out's shape (stride 0 on broadcast dims); out contiguous. Reference: reference::binary.
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -111,6 +113,7 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
     });
 }
 
+// cond, a, b: views with out's shape; out contiguous.
 void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
     // Not on a hot path: materialise the (possibly broadcast) operands, then one flat loop.
     // cond has out's dtype (the front-end converts it).

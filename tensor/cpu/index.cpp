@@ -4,6 +4,7 @@
 
 namespace dcodr {
 
+// x: [outer, n, inner], idx: [k] -> out: [outer, k, inner].
 void CpuBackend::index_select(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer,
                               std::int64_t inner) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
@@ -22,6 +23,7 @@ void CpuBackend::index_select(const Tensor& x, const Tensor& idx, Tensor& out, s
     });
 }
 
+// src: [outer, k, inner], idx: [k] -> out: [outer, n, inner] (added into).
 void CpuBackend::index_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
                            std::int64_t inner) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
@@ -41,6 +43,7 @@ void CpuBackend::index_add(const Tensor& src, const Tensor& idx, Tensor& out, st
     });
 }
 
+// x: [outer, n, inner], idx: [outer, k, inner] -> out: [outer, k, inner].
 void CpuBackend::gather(const Tensor& x, const Tensor& idx, Tensor& out, std::int64_t outer, std::int64_t inner) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -58,6 +61,7 @@ void CpuBackend::gather(const Tensor& x, const Tensor& idx, Tensor& out, std::in
     });
 }
 
+// src, idx: [outer, k, inner] -> out: [outer, n, inner] (added into).
 void CpuBackend::scatter_add(const Tensor& src, const Tensor& idx, Tensor& out, std::int64_t outer,
                              std::int64_t inner) {
     dispatch_dtype(out.dtype(), [&](auto tag) {

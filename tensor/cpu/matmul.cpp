@@ -35,6 +35,8 @@ void gemm_one(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std:
 }
 }  // namespace
 
+// a: [B or 1, M, K] ([.., K, M] when ta), b: [B or 1, K, N] ([.., N, K] when tb) -> out: [B, M, N].
+// Reference: reference::matmul.
 void CpuBackend::matmul(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool tb, bool accumulate) {
     dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
         using T = decltype(tag);

@@ -5,6 +5,7 @@
 
 namespace dcodr {
 
+// param, grad, m, v: one shape, updated in place. Reference: reference::adam_step.
 void CpuBackend::adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double b1,
                            double b2, double eps, double c1, double c2) {
     // The fused loop indexes all four as flat arrays; anything else takes the composed path

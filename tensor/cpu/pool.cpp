@@ -46,6 +46,7 @@ inline std::int64_t bin_end(std::int64_t i, std::int64_t in, std::int64_t out) {
 
 }  // namespace
 
+// x: [N, C, H, W] -> y, indices (int64): [N, C, OH, OW]. Reference: reference::max_pool2d_forward.
 void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2dParams& p) {
     dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
         using T = decltype(tag);
@@ -80,6 +81,7 @@ void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices,
     });
 }
 
+// gy, indices: [N, C, OH, OW] -> gx: [N, C, H, W] (zero-filled, added into).
 void CpuBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx) {
     dispatch_floating(gx.dtype(), "max_pool2d_backward", [&](auto tag) {
         using T = decltype(tag);
@@ -97,6 +99,7 @@ void CpuBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, Te
     });
 }
 
+// x: [N, C, H, W] -> y: [N, C, OH, OW]. Reference: reference::avg_pool2d_forward.
 void CpuBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p) {
     dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
         using T = decltype(tag);
@@ -120,6 +123,7 @@ void CpuBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dPara
     });
 }
 
+// gy: [N, C, OH, OW] -> gx: [N, C, H, W] (zero-filled, added into).
 void CpuBackend::avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dParams& p) {
     dispatch_floating(gx.dtype(), "avg_pool2d_backward", [&](auto tag) {
         using T = decltype(tag);
@@ -142,6 +146,8 @@ void CpuBackend::avg_pool2d_backward(const Tensor& gy, Tensor& gx, const Pool2dP
     });
 }
 
+// x: [N, C, H, W] -> y: [N, C, OH, OW] over adaptive bins.
+// Reference: reference::adaptive_avg_pool2d_forward.
 void CpuBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
         using T = decltype(tag);
@@ -166,6 +172,7 @@ void CpuBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
     });
 }
 
+// gy: [N, C, OH, OW] -> gx: [N, C, H, W] (zero-filled, added into).
 void CpuBackend::adaptive_avg_pool2d_backward(const Tensor& gy, Tensor& gx) {
     dispatch_floating(gx.dtype(), "adaptive_avg_pool2d_backward", [&](auto tag) {
         using T = decltype(tag);
@@ -189,6 +196,7 @@ void CpuBackend::adaptive_avg_pool2d_backward(const Tensor& gy, Tensor& gx) {
     });
 }
 
+// x: [N, C, H, W] -> y: [N, C, s*H, s*W]. Reference: reference::upsample_nearest2d_forward.
 void CpuBackend::upsample_nearest2d_forward(const Tensor& x, Tensor& y) {
     dispatch_dtype(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -210,6 +218,7 @@ void CpuBackend::upsample_nearest2d_forward(const Tensor& x, Tensor& y) {
     });
 }
 
+// gy: [N, C, s*H, s*W] -> gx: [N, C, H, W] (zero-filled, added into).
 void CpuBackend::upsample_nearest2d_backward(const Tensor& gy, Tensor& gx) {
     dispatch_floating(gx.dtype(), "upsample_nearest2d_backward", [&](auto tag) {
         using T = decltype(tag);

@@ -5,6 +5,7 @@
 
 namespace dcodr {
 
+// x: [rows, n] -> out: [rows]. Reference: reference::sum_rows.
 void CpuBackend::sum_rows(const Tensor& x, Tensor& out) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -24,6 +25,7 @@ void CpuBackend::sum_rows(const Tensor& x, Tensor& out) {
     });
 }
 
+// x: [rows, n] -> out: [rows], argmax: [rows] int64. Reference: reference::max_rows.
 void CpuBackend::max_rows(const Tensor& x, Tensor& out, Tensor& argmax) {
     dispatch_dtype(out.dtype(), [&](auto tag) {
         using T = decltype(tag);
