@@ -38,7 +38,7 @@ long temp_owner(const std::string& name) {
 // also holds the user's own files.
 bool is_our_output(const std::string& name) {
     const std::string base = name.substr(0, name.rfind(".tmp."));
-    for (const char* ext : {".safetensors", ".json", ".jsonl", ".npy", ".npz", ".png"}) {
+    for (const char* ext : {".safetensors", ".json", ".jsonl", ".npy", ".npz", ".png", ".html", ".svg"}) {
         const std::size_t n = std::strlen(ext);
         if (base.size() > n && base.compare(base.size() - n, n, ext) == 0) return true;
     }

@@ -10,12 +10,14 @@
 
 #include "data/image.h"
 #include "method/run_folder.h"
+#include "method/retrieval_picture.h"
 #include "method/translate.h"
 #include "nn/atomic_file.h"
 #include "tensor/ops.h"
 #include "tools/commands.h"
 #include "tools/common.h"
 #include "tools/option_checks.h"
+#include "tools/report_outputs.h"
 
 namespace dcodr::tools {
 
@@ -34,33 +36,6 @@ constexpr Method kMethods[] = {{"dcodr", "DCoDR", "domain_wise", true},
 
 // The demo's generator width: the paper's 256 costs ~10x more per step on a CPU (docs/results.md).
 constexpr const char* kDemoGenChannels = "8";
-
-// For a few test queries, their nearest train neighbours *of other domains*: with a
-// domain-invariant code they share colours, scale and orientation but not the shape.
-void save_retrieval_grid(const std::string& path, nn::DcodrEncoder& enc, const data::Dataset& train,
-                         const data::Dataset& test, std::int64_t image_size, Device device) {
-    const std::int64_t queries = 6, neighbours = 5;
-    Tensor tr = method::encode_dataset(enc, train, image_size, device);
-    std::vector<std::int64_t> q;
-    for (std::int64_t i = 0; i < queries && i < test.count; ++i) q.push_back(i * (test.count / queries));
-    Tensor tq = method::encode_dataset(enc, test.subset(q), image_size, device);
-    Tensor sims = kernels::matmul(tq, tr, false, true);
-    auto s = sims.to_vector();
-    std::vector<Tensor> rows;
-    data::ImageFormat fmt{image_size, image_size, 3};
-    for (std::size_t r = 0; r < q.size(); ++r) {
-        std::vector<std::pair<double, std::int64_t>> cand;
-        for (std::int64_t j = 0; j < train.count; ++j)
-            if (train.domains[j] != test.domains[q[r]]) cand.push_back({-s[r * train.count + j], j});
-        std::partial_sort(cand.begin(), cand.begin() + std::min<std::size_t>(neighbours, cand.size()), cand.end());
-        rows.push_back(data::load_batch(test, {q[r]}, fmt));
-        std::vector<std::int64_t> nn_idx;
-        for (std::int64_t k = 0; k < neighbours && k < static_cast<std::int64_t>(cand.size()); ++k)
-            nn_idx.push_back(cand[k].second);
-        rows.push_back(data::load_batch(train, nn_idx, fmt));
-    }
-    data::save_image_grid(path, kernels::concat(rows, 0), neighbours + 1);
-}
 
 }  // namespace
 
@@ -119,8 +94,8 @@ int cmd_demo(int argc, char** argv) {
         const std::string name = m.name;
         auto report = method::evaluate(trainer.encoder(), train, test, c.image_size, probe_config_from(a), device,
                                        name, true);
-        save_retrieval_grid(c.out_dir + "/retrieval_other_domains.png", trainer.encoder(), train, test, c.image_size,
-                            device);
+        method::save_retrieval_picture(c.out_dir + "/retrieval_other_domains.png", trainer.encoder(), train, test,
+                                       c.image_size, device);
         json::Value r = report.to_json();
         if (trainer.decoder()) {
             write_translation_pictures(trainer.encoder(), *trainer.decoder(), test, 8, 10, c.out_dir + "/translate.png",
@@ -136,12 +111,14 @@ int cmd_demo(int argc, char** argv) {
         r["config"] = c.to_json();
         r["batches"] = method::describe_batches(c, train.n_domains);
         batch_notes += fmt::format("{:<12} {}\n", name + ":", method::describe_batches(c, train.n_domains));
+        r["folder"] = m.folder;
         results[name] = r;
         reports.push_back(report);
     }
     double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     results["total_seconds"] = total;
     nn::write_file_atomic(out + "/results.json", results.dump(2) + "\n");
+    write_demo_report(out, results, device, command_line("demo", argc, argv));
     std::cout << "\n" << method::format_reports(reports) << "batches (--sampler, --baseline-batch):\n" << batch_notes;
     if (results.contains("DCoDR"))
         std::cout << fmt::format("\nDCoDR reconstruction error on the test images (mean |x_hat - x|): {:.4f}\n",

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "data/npy.h"
 #include "method/dataset_preset.h"
@@ -11,6 +12,7 @@
 #include "tools/commands.h"
 #include "tools/common.h"
 #include "tools/option_checks.h"
+#include "tools/report_outputs.h"
 
 namespace dcodr::tools {
 
@@ -87,17 +89,20 @@ int cmd_train(int argc, char** argv) {
     }
     trainer.run();
     std::cerr << "wrote " << config.out_dir << "/encoder.safetensors\n";
+    std::optional<method::EvalReport> report;
     if (a.enabled("eval")) {
-        auto report = method::evaluate(trainer.encoder(), train, test, config.image_size, probe_config_from(a),
-                                       config.device,
-                                       config.reconstruction.enabled ? "DCoDR"
-                                                                     : method::contrastive_mode_name(config.loss.mode),
-                                       true);
-        std::cout << method::format_reports({report});
-        json::Value eval = report.to_json();
+        report = method::evaluate(trainer.encoder(), train, test, config.image_size, probe_config_from(a),
+                                  config.device,
+                                  config.reconstruction.enabled ? "DCoDR"
+                                                                : method::contrastive_mode_name(config.loss.mode),
+                                  true);
+        std::cout << method::format_reports({*report});
+        json::Value eval = report->to_json();
         eval["config"] = config.to_json();  // what was trained, in the --config format
         write_json(config.out_dir + "/eval.json", eval);
     }
+    write_train_outputs(config.out_dir, trainer, train, test, report ? &*report : nullptr,
+                        command_line("train", argc, argv));
     return 0;
 }
 
@@ -110,6 +115,8 @@ int cmd_eval(int argc, char** argv) {
     add_probe_options(a);
     add_runtime_options(a);
     a.option("json", "", "also write the report as JSON to this file");
+    a.option("out", "", "output folder for eval.json, the retrieval pictures and report.html "
+                        "(default: <folder of --weights>/eval)");
     if (a.parse()) return 0;
     if (a.str("weights").empty()) usage_error("--weights is required");
     probe_config_from(a);  // refuses bad probe options before loading anything
@@ -117,6 +124,7 @@ int cmd_eval(int argc, char** argv) {
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);
     auto [train, test] = load_train_test(a);
+    const std::string out = eval_out_folder(a.str("out"), a.str("weights"));  // after the inputs proved good
     auto report = method::evaluate(*encoder, train, test, cfg.image_size, probe_config_from(a), device,
                                    std::filesystem::path(a.str("weights")).stem().string(), true);
     std::cout << method::format_reports({report});
@@ -125,6 +133,8 @@ int cmd_eval(int argc, char** argv) {
         eval["config"] = cfg.to_json();  // the configuration the weights were trained with
         write_json(a.str("json"), eval);
     }
+    write_eval_outputs(out, a.str("weights"), *encoder, cfg, train, test, report, device,
+                       command_line("eval", argc, argv));
     return 0;
 }
 
