@@ -63,6 +63,7 @@ int cmd_demo(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     Device device = device_from(a);
     const std::string out = a.str("out");
+    if (out.empty()) usage_error("--out must name an output folder, got an empty path");
     // Bad options are refused before the output folder is made.
     check_data_options(a);
     train_config_from(a);
