@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "tensor/backend.h"
+#include "tensor/cpu/simd_info.h"
 #include "tools/commands.h"
 
 namespace {
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
         if (cmd == "inspect") return cmd_inspect(n, rest);
         if (cmd == "version") {
             std::cout << "dcodr 0.1.0, backends: " << dcodr::compiled_backends() << ", CPU threads "
-                      << dcodr::num_threads() << "\n";
+                      << dcodr::num_threads() << ", CPU SIMD: " << dcodr::cpu::simd_instructions() << "\n";
             return 0;
         }
         std::cerr << "dcodr: unknown command '" << cmd << "'\n\n" << kUsage;
