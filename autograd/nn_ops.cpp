@@ -24,7 +24,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
     auto [y, indices] = K::max_pool2d_forward(x, p);
     Shape in_shape = x.shape();
-    return record("max_pool2d", y, {x}, [indices, in_shape](const Tensor& g) {
+    // indices = indices: clang before 16 cannot capture a structured binding by name.
+    return record("max_pool2d", y, {x}, [indices = indices, in_shape](const Tensor& g) {
         return GradList{K::max_pool2d_backward(g, indices, in_shape)};
     });
 }

@@ -36,6 +36,22 @@ private:
     BackwardFn fn_;
 };
 
+#ifdef DCODR_INFERENCE_ONLY
+// An inference-only build (meson -Dinference_only=true) has no tape: ops record nothing, and
+// taking `fn` as a template parameter (never turned into a BackwardFn) means no op's backward
+// is compiled into it. backward() does not exist there, so training code cannot link.
+constexpr bool grad_enabled() { return false; }
+class NoGradGuard {
+public:
+    NoGradGuard() = default;
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+};
+template <class Fn>
+inline Tensor record(const char*, Tensor output, const std::vector<Tensor>&, Fn&&) {
+    return output;
+}
+#else
 // Grad mode: when off (inside a NoGradGuard), ops record nothing.
 bool grad_enabled();
 class NoGradGuard {
@@ -57,5 +73,6 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
 // Reverse-mode pass from `root` (a scalar, unless `grad` is given): accumulates into the
 // .grad() of every leaf that requires grad. Frees the graph unless retain_graph.
 void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+#endif
 
 }  // namespace dcodr

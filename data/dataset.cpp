@@ -154,16 +154,7 @@ void load_batch_into(const Dataset& ds, const std::vector<std::int64_t>& indices
                     chw[static_cast<std::size_t>(c * in_plane + p)] =
                         ds.is_float() ? ds.pixels_f32[static_cast<std::size_t>(base + p * ic + c)]
                                       : unit[ds.pixels_u8[static_cast<std::size_t>(base + p * ic + c)]];
-            for (std::int64_t c = 0; c < ic; ++c) resampler.apply(&chw[c * in_plane], &resized[c * out_plane]);
-            float* dst = out + b * oc * out_plane;
-            if (oc == ic) {
-                std::copy(resized.begin(), resized.end(), dst);
-            } else if (ic == 1) {  // oc == 3: tile gray
-                for (std::int64_t c = 0; c < 3; ++c) std::copy(resized.begin(), resized.end(), dst + c * out_plane);
-            } else {  // 3 -> 1: luma
-                for (std::int64_t p = 0; p < out_plane; ++p)
-                    dst[p] = 0.299f * resized[p] + 0.587f * resized[out_plane + p] + 0.114f * resized[2 * out_plane + p];
-            }
+            planar_to_input(chw.data(), ic, resampler, oc, resized.data(), out + b * oc * out_plane);
         }
     }
 }

@@ -80,7 +80,7 @@ struct CsvOptions {
     // 0 = keep (3 if any image is colour, else 1), 1 or 3 = convert every image.
     std::int64_t channels = 0;
     // With height 0: when the images differ in size, resize them all to this square size
-    // (dcodr train passes --image-size) instead of refusing; 0 = refuse.
+    // (the dcodr commands pass --image-size) instead of refusing; 0 = refuse.
     std::int64_t mixed_size_target = 0;
 };
 // A CSV with a header row `path,domain[,attribute columns...]`; paths are relative to the CSV's

@@ -155,7 +155,7 @@ Dataset load_csv_dataset(const std::string& csv_path, const CsvOptions& opt) {
         if (!opt.height && (h != first_h || w != first_w)) {
             DCODR_CHECK(opt.mixed_size_target > 0,
                         "'{}' line {}: image '{}' is {}x{}, the first image is {}x{}; images of different sizes need "
-                        "a target size (dcodr train: --image-size)",
+                        "a target size (--image-size)",
                         csv_path, r.line, full, h, w, first_h, first_w);
             mixed = true;
         }

@@ -23,6 +23,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::strin
     DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n), "cannot decode image '{}': {}",
                 name, undecodable_reason(bytes, size, stbi_failure_reason()));
     check_image_dimensions(w, h, name);
+    check_uncompressed_size(bytes, size, w, h, name);
     int want = n <= 2 ? 1 : 3;  // drop alpha: the model sees gray or RGB only
     unsigned char* px = stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &n, want);
     DCODR_CHECK(px, "cannot decode image '{}': {}", name, stbi_failure_reason());
@@ -177,6 +178,20 @@ Image resize(const Image& img, std::int64_t height, std::int64_t width) {
         r.apply(&img.pixels[static_cast<std::size_t>(c * img.height * img.width)],
                 &out.pixels[static_cast<std::size_t>(c * height * width)]);
     return out;
+}
+
+void planar_to_input(const float* planar, std::int64_t in_channels, const Resampler& resampler,
+                     std::int64_t out_channels, float* scratch, float* dst) {
+    const std::int64_t in_plane = resampler.in_plane(), out_plane = resampler.out_plane();
+    for (std::int64_t c = 0; c < in_channels; ++c) resampler.apply(planar + c * in_plane, scratch + c * out_plane);
+    if (out_channels == in_channels) {
+        std::copy(scratch, scratch + in_channels * out_plane, dst);
+    } else if (in_channels == 1) {  // 3: tile gray
+        for (std::int64_t c = 0; c < out_channels; ++c) std::copy(scratch, scratch + out_plane, dst + c * out_plane);
+    } else {  // 3 -> 1: luma
+        for (std::int64_t p = 0; p < out_plane; ++p)
+            dst[p] = 0.299f * scratch[p] + 0.587f * scratch[out_plane + p] + 0.114f * scratch[2 * out_plane + p];
+    }
 }
 
 Image convert_channels(const Image& img, std::int64_t channels) {

@@ -45,6 +45,8 @@ public:
     // dst: out_h * out_w floats; src: in_h * in_w floats.
     void apply(const float* src, float* dst) const;
     bool identity() const { return in_h_ == out_h_ && in_w_ == out_w_; }
+    std::int64_t in_plane() const { return in_h_ * in_w_; }
+    std::int64_t out_plane() const { return out_h_ * out_w_; }
 
     struct Taps {  // for output position o: (index[k], weight[k]) for k in [start[o], start[o+1])
         std::vector<std::int64_t> start, index;
@@ -57,6 +59,13 @@ private:
 };
 
 Image resize(const Image& image, std::int64_t height, std::int64_t width);
+
+// One image's model input: `planar` [in_channels, H, W] in [0, 1] (the resampler's input size),
+// each plane resized by `resampler`, then gray tiled to 3 channels or colour taken to luma when
+// out_channels differs. `scratch` holds in_channels * out_plane floats; `dst` out_channels *
+// out_plane. load_batch (dcodr encode, training) and the C API both preprocess through here.
+void planar_to_input(const float* planar, std::int64_t in_channels, const Resampler& resampler,
+                     std::int64_t out_channels, float* scratch, float* dst);
 
 // 1 -> 3 tiles the gray plane; 3 -> 1 takes luma (ITU-R 601: 0.299 R + 0.587 G + 0.114 B);
 // equal counts copy. Anything else is an error.

@@ -17,6 +17,29 @@ void check_image_dimensions(std::int64_t width, std::int64_t height, const std::
                 width, height, kMaxImagePixels);
 }
 
+void check_uncompressed_size(const std::uint8_t* bytes, std::size_t size, std::int64_t width, std::int64_t height,
+                             const std::string& name) {
+    std::int64_t bits_per_pixel = 0;
+    const char* format = nullptr;
+    if (size >= 30 && bytes[0] == 'B' && bytes[1] == 'M') {
+        // The bit count follows the DIB header's size: at 24 in the 12-byte OS/2 header, else at 28.
+        const std::uint32_t header = bytes[14] | bytes[15] << 8 | bytes[16] << 16 | std::uint32_t{bytes[17]} << 24;
+        const std::size_t at = header == 12 ? 24 : 28;
+        bits_per_pixel = bytes[at] | bytes[at + 1] << 8;
+        format = "BMP";
+    } else if (size >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6')) {
+        bits_per_pixel = bytes[1] == '6' ? 24 : 8;  // at least one byte per sample
+        format = "PNM";
+    }
+    if (!format || bits_per_pixel <= 0) return;
+    // width * height <= 2^28 (checked before) and bits_per_pixel < 2^16: no overflow.
+    const std::int64_t needed = (width * bits_per_pixel + 7) / 8 * height;
+    DCODR_CHECK(needed <= static_cast<std::int64_t>(size),
+                "cannot decode image '{}': a {} x {} {} of {} bits per pixel needs {} bytes of pixel data, the file "
+                "has {} bytes (a truncated file or a forged header)",
+                name, width, height, format, bits_per_pixel, needed, size);
+}
+
 std::string undecodable_reason(const std::uint8_t* head, std::size_t n, const char* stb_reason) {
     static const std::uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     // A PNG's IHDR chunk comes first: width and height are big-endian at bytes 16 and 20.

@@ -13,6 +13,11 @@ constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 28;
 
 // Throws "cannot decode image '<name>': W x H pixels is more than ..." when over the limit.
 void check_image_dimensions(std::int64_t width, std::int64_t height, const std::string& name);
+// Refuses an uncompressed image (BMP, binary PNM) whose header claims more pixels than the file
+// holds: stb decodes it anyway, padding with zeros, so a 161-byte BMP claiming 8 x 16 million
+// pixels took minutes and 390 MB (found by tools/fuzz-libfuzzer.sh). Other bytes pass untouched.
+void check_uncompressed_size(const std::uint8_t* bytes, std::size_t size, std::int64_t width, std::int64_t height,
+                             const std::string& name);
 // Refuses a JPEG whose Huffman tables stb cannot hold: a DHT table with more than 256 codes
 // makes stb (the packaged 2022 version) write past its 257-entry size list, a heap overflow
 // found by tests/fuzz/fuzz_image. Non-JPEG bytes pass untouched.

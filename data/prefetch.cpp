@@ -6,17 +6,21 @@
 
 namespace dcodr::data {
 
-TrainBatchSource::TrainBatchSource(const Dataset& dataset, BalancedSampler sampler, const Augmenter* augmenter,
+TrainBatchSource::TrainBatchSource(const Dataset& dataset, const BatchSampler& sampler, const Augmenter* augmenter,
                                    ImageFormat format, int threads)
-    : dataset_(dataset), sampler_(std::move(sampler)), augmenter_(augmenter), format_(format), threads_(threads) {}
+    : dataset_(dataset), sampler_(sampler.clone()), augmenter_(augmenter), format_(format), threads_(threads) {}
+
+TrainBatchSource::TrainBatchSource(const TrainBatchSource& o)
+    : dataset_(o.dataset_), sampler_(o.sampler_->clone()), augmenter_(o.augmenter_), format_(o.format_),
+      threads_(o.threads_) {}
 
 TrainBatch TrainBatchSource::operator()() {
     // OpenMP thread counts are per thread: this sets the worker's, not the trainer's.
     if (threads_ > 0) omp_set_num_threads(threads_);
     TrainBatch out;
-    out.batch = sampler_.next();
-    out.step = out.batch.epoch * sampler_.batches_per_epoch() + out.batch.position;
-    out.state_after = sampler_.state();
+    out.batch = sampler_->next();
+    out.step = out.batch.epoch * sampler_->batches_per_epoch() + out.batch.position;
+    out.state_after = sampler_->state();
     if (!augmenter_) {
         out.images = load_batch(dataset_, out.batch.indices, format_);
     } else {

@@ -85,7 +85,7 @@ private:
 
 // One training step's inputs.
 struct TrainBatch {
-    DomainBatch batch;          // indices and domains (k domains x m images, domain-major)
+    DomainBatch batch;          // indices and domains (domain-major for the balanced samplers)
     Tensor images;              // float32 [B, C, H, W] in [0, 1], clean
     Tensor augmented;           // float32 [B, C, H, W], one positive view each (undefined without augmenter)
     // With an augmenter: [2B, C, H, W], images then augmented (those two are its halves): one
@@ -103,14 +103,17 @@ class TrainBatchSource {
 public:
     // `dataset` and `augmenter` (may be null: no augmented view) must outlive the source.
     // threads > 0 sets the OpenMP thread count of the calling (worker) thread.
-    TrainBatchSource(const Dataset& dataset, BalancedSampler sampler, const Augmenter* augmenter,
+    TrainBatchSource(const Dataset& dataset, const BatchSampler& sampler, const Augmenter* augmenter,
                      ImageFormat format, int threads = 0);
+    // Copies hold their own sampler (std::function copies its callable).
+    TrainBatchSource(const TrainBatchSource& other);
+    TrainBatchSource(TrainBatchSource&&) = default;
     TrainBatch operator()();
-    const BalancedSampler& sampler() const { return sampler_; }
+    const BatchSampler& sampler() const { return *sampler_; }
 
 private:
     const Dataset& dataset_;
-    BalancedSampler sampler_;
+    std::unique_ptr<BatchSampler> sampler_;
     const Augmenter* augmenter_;
     ImageFormat format_;
     int threads_;

@@ -1,140 +1,89 @@
 #include "data/sampler.h"
 
 #include <algorithm>
-#include <queue>
-#include <tuple>
 
-#include "data/rng.h"
+#include "data/sampler_common.h"
 #include "tensor/error.h"
 
 namespace dcodr::data {
 
 std::int64_t default_domains_per_batch(std::int64_t n_domains) { return std::min<std::int64_t>(4, n_domains); }
 
-BalancedSampler::BalancedSampler(std::vector<std::int64_t> domains, std::int64_t n_domains,
-                                 std::int64_t domains_per_batch, std::int64_t images_per_domain, std::uint64_t seed)
-    : k_(domains_per_batch), m_(images_per_domain), seed_(seed) {
+DomainGroups group_by_domain(const std::vector<std::int64_t>& domains, std::int64_t n_domains, std::int64_t k,
+                             std::int64_t m) {
     DCODR_CHECK(n_domains > 0, "sampler: n_domains must be positive, got {}", n_domains);
-    DCODR_CHECK(k_ > 0 && m_ > 0, "sampler: domains per batch and images per domain must be positive (got {}, {})",
-                k_, m_);
-    // Bounds that keep every index product below (k * m * chunks) in int64: the plan's sizes
+    DCODR_CHECK(k > 0 && m > 0, "sampler: domains per batch and images per domain must be positive (got {}, {})", k,
+                m);
+    // Bounds that keep every index product below (k * m * chunks) in int64: the samplers' sizes
     // and offsets are computed from these without further checks.
-    DCODR_CHECK(k_ <= (1 << 20) && m_ <= (1 << 20) && k_ * m_ <= (1 << 24),
-                "sampler: a batch of {} domains x {} images per domain is too large (at most 2^24 images)", k_, m_);
-    by_domain_.resize(static_cast<std::size_t>(n_domains));
+    DCODR_CHECK(k <= (1 << 20) && m <= (1 << 20) && k * m <= (1 << 24),
+                "sampler: a batch of {} domains x {} images per domain is too large (at most 2^24 images)", k, m);
+    DomainGroups g;
+    g.by_domain.resize(static_cast<std::size_t>(n_domains));
     for (std::size_t i = 0; i < domains.size(); ++i) {
         DCODR_CHECK(domains[i] >= 0 && domains[i] < n_domains, "sampler: domain of image {} is {}, out of range [0, {})",
                     i, domains[i], n_domains);
-        by_domain_[static_cast<std::size_t>(domains[i])].push_back(static_cast<std::int64_t>(i));
+        g.by_domain[static_cast<std::size_t>(domains[i])].push_back(static_cast<std::int64_t>(i));
     }
-    std::int64_t chunks = 0, max_chunks = 0;
-    for (std::int64_t d = 0; d < n_domains; ++d) {
-        auto n = static_cast<std::int64_t>(by_domain_[d].size());
-        if (n == 0) continue;
-        active_.push_back(d);
-        std::int64_t c = (n + m_ - 1) / m_;
-        chunks += c;
-        max_chunks = std::max(max_chunks, c);
-    }
-    DCODR_CHECK(static_cast<std::int64_t>(active_.size()) >= k_,
-                "sampler: batches need {} domains but only {} domains have images (use fewer domains per batch)", k_,
-                active_.size());
-    batches_per_epoch_ = std::max((chunks + k_ - 1) / k_, max_chunks);
+    for (std::int64_t d = 0; d < n_domains; ++d)
+        if (!g.by_domain[static_cast<std::size_t>(d)].empty()) g.active.push_back(d);
+    DCODR_CHECK(static_cast<std::int64_t>(g.active.size()) >= k,
+                "sampler: batches need {} domains but only {} domains have images (use fewer domains per batch)", k,
+                g.active.size());
+    return g;
 }
 
-void BalancedSampler::build_plan(std::int64_t epoch) {
-    const std::uint64_t key = mix64(mix64(seed_, 0x5A3B1E), static_cast<std::uint64_t>(epoch));
-    RandomStream rng(mix64(key, ~0ull));
-    // Step 1: shuffled, padded chunks per domain.
-    std::vector<std::vector<std::int64_t>> chunks(by_domain_.size());  // flattened chunks per domain
-    std::vector<std::int64_t> left(by_domain_.size(), 0), taken(by_domain_.size(), 0);
-    for (auto d : active_) {
-        std::vector<std::int64_t> perm = by_domain_[d];
-        RandomStream drng(mix64(key, static_cast<std::uint64_t>(d)));
-        drng.shuffle(perm);
-        const auto n = static_cast<std::int64_t>(perm.size());
-        const std::int64_t c = (n + m_ - 1) / m_;
-        auto& out = chunks[d];
-        out = perm;
-        for (std::int64_t j = n; j < c * m_; ++j) out.push_back(perm[static_cast<std::size_t>((j - n) % n)]);
-        left[d] = c;
-    }
-    // Step 2-3: greedy, most chunks left first; ties broken by a fresh random key per push.
-    using Entry = std::tuple<std::int64_t, std::uint64_t, std::int64_t>;  // (chunks left, tie key, domain)
-    std::priority_queue<Entry> queue;
-    for (auto d : active_) queue.emplace(left[d], rng.next_u64(), d);
-    const std::int64_t bs = k_ * m_;
-    plan_.assign(static_cast<std::size_t>(batches_per_epoch_ * bs), 0);
-    plan_domains_.assign(plan_.size(), 0);
-    std::vector<Entry> picked;
-    for (std::int64_t b = 0; b < batches_per_epoch_; ++b) {
-        picked.clear();
-        for (std::int64_t j = 0; j < k_; ++j) {
-            picked.push_back(queue.top());
-            queue.pop();
-        }
-        for (std::int64_t j = 0; j < k_; ++j) {
-            const std::int64_t d = std::get<2>(picked[j]);
-            std::int64_t* dst = &plan_[static_cast<std::size_t>(b * bs + j * m_)];
-            if (left[d] > 0) {
-                std::copy_n(&chunks[d][static_cast<std::size_t>(taken[d] * m_)], m_, dst);
-                ++taken[d];
-                --left[d];
-            } else {  // filler: m random images of d (distinct when the domain has >= m)
-                std::vector<std::int64_t> pool = by_domain_[d];
-                const auto n = static_cast<std::int64_t>(pool.size());
-                for (std::int64_t t = 0; t < std::min(m_, n); ++t) std::swap(pool[t], pool[t + rng.below(n - t)]);
-                for (std::int64_t t = 0; t < m_; ++t) dst[t] = pool[static_cast<std::size_t>(t % n)];
-            }
-            std::fill_n(&plan_domains_[static_cast<std::size_t>(b * bs + j * m_)], m_, d);
-            queue.emplace(left[d], rng.next_u64(), d);
-        }
-    }
-    for (auto d : active_)
-        DCODR_CHECK(left[d] == 0, "sampler: internal error, {} chunks of domain {} unscheduled", left[d], d);
-    // Step 4: shuffle the batch order.
-    std::vector<std::int64_t> order(static_cast<std::size_t>(batches_per_epoch_));
-    for (std::int64_t b = 0; b < batches_per_epoch_; ++b) order[b] = b;
-    rng.shuffle(order);
-    std::vector<std::int64_t> p(plan_.size()), pd(plan_.size());
-    for (std::int64_t b = 0; b < batches_per_epoch_; ++b) {
-        std::copy_n(&plan_[order[b] * bs], bs, &p[b * bs]);
-        std::copy_n(&plan_domains_[order[b] * bs], bs, &pd[b * bs]);
-    }
-    plan_.swap(p);
-    plan_domains_.swap(pd);
-    plan_epoch_ = epoch;
+SamplerKind parse_sampler_kind(const std::string& name) {
+    if (name == "authors") return SamplerKind::authors;
+    if (name == "coverage") return SamplerKind::coverage;
+    if (name == "shuffled") return SamplerKind::shuffled;
+    fail("unknown sampler '{}': expected authors, coverage or shuffled", name);
 }
 
-DomainBatch BalancedSampler::next() {
-    if (state_.position >= batches_per_epoch_) {
+const char* sampler_kind_name(SamplerKind kind) {
+    switch (kind) {
+        case SamplerKind::authors: return "authors";
+        case SamplerKind::coverage: return "coverage";
+        default: return "shuffled";
+    }
+}
+
+DomainBatch BatchSampler::next() {
+    if (state_.position >= batches_per_epoch()) {
         ++state_.epoch;
         state_.position = 0;
     }
-    if (plan_epoch_ != state_.epoch) build_plan(state_.epoch);
-    const std::int64_t bs = batch_size();
     DomainBatch out;
     out.epoch = state_.epoch;
     out.position = state_.position;
-    auto first = plan_.begin() + state_.position * bs;
-    out.indices.assign(first, first + bs);
-    auto dfirst = plan_domains_.begin() + state_.position * bs;
-    out.domains.assign(dfirst, dfirst + bs);
+    make_batch(state_.epoch, state_.position, out);
     ++state_.position;
     return out;
 }
 
-void BalancedSampler::restore(const SamplerState& s) {
-    DCODR_CHECK(s.epoch >= 0 && s.position >= 0 && s.position <= batches_per_epoch_,
+void BatchSampler::restore(const SamplerState& s) {
+    DCODR_CHECK(s.epoch >= 0 && s.position >= 0 && s.position <= batches_per_epoch(),
                 "sampler: cannot restore state (epoch {}, position {}): position must be in [0, {}] (batches per "
                 "epoch for this data and batch shape)",
-                s.epoch, s.position, batches_per_epoch_);
+                s.epoch, s.position, batches_per_epoch());
     state_ = s;
 }
 
-void BalancedSampler::restore(const std::vector<std::int64_t>& v) {
+void BatchSampler::restore(const std::vector<std::int64_t>& v) {
     DCODR_CHECK(v.size() == 2, "sampler: state must be {{epoch, position}}, got {} values", v.size());
     restore(SamplerState{v[0], v[1]});
+}
+
+std::unique_ptr<BatchSampler> make_sampler(const std::vector<std::int64_t>& domains, std::int64_t n_domains,
+                                           const SamplerOptions& o) {
+    const std::int64_t k = o.domains_per_batch > 0 ? o.domains_per_batch : default_domains_per_batch(n_domains);
+    switch (o.kind) {
+        case SamplerKind::authors:
+            return std::make_unique<AuthorsSampler>(domains, n_domains, k, o.images_per_domain, o.seed);
+        case SamplerKind::coverage:
+            return std::make_unique<CoverageSampler>(domains, n_domains, k, o.images_per_domain, o.seed);
+        default: return std::make_unique<ShuffledSampler>(domains, o.batch_size, o.seed);
+    }
 }
 
 }  // namespace dcodr::data

@@ -5,6 +5,10 @@
 // averaged over the batch. N(i) - the negatives - are the other clean anchors *of the same
 // domain* (domain_wise), or of any domain (standard: SimCLR-style, the baseline that is not
 // domain-invariant). no_positive replaces z_i.p_i by the constant 1.
+// An image is never its own negative: when a batch holds the same image twice (a sampler that
+// pads a domain smaller than its chunk with repeats), the copies are not each other's negatives,
+// as in the authors' code, which never uses the anchor itself. Copies are found by image index,
+// not by value (two different images may well look alike).
 #pragma once
 #include <string>
 #include <vector>
@@ -25,13 +29,14 @@ struct ContrastiveOptions {
     std::int64_t max_negatives = 0;
 };
 
-// The 0/1 negative mask [B, B] (host-built from the domain labels): mask[i][j] = 1 when j is
-// a negative of anchor i.
+// The 0/1 negative mask [B, B] (host-built from the labels): mask[i][j] = 1 when j is a
+// negative of anchor i. `images` (one data-set index per row, or empty: all rows distinct)
+// removes each row's copies of its own image.
 Tensor negative_mask(const std::vector<std::int64_t>& domains, const ContrastiveOptions& options, DType dtype,
-                     Device device);
+                     Device device, const std::vector<std::int64_t>& images = {});
 
-// z, p: [B, D], already L2-normalised; domains: one label per row.
+// z, p: [B, D], already L2-normalised; domains: one label per row; images: as for negative_mask.
 Tensor contrastive_loss(const Tensor& z, const Tensor& p, const std::vector<std::int64_t>& domains,
-                        const ContrastiveOptions& options);
+                        const ContrastiveOptions& options, const std::vector<std::int64_t>& images = {});
 
 }  // namespace dcodr::method

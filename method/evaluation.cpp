@@ -283,21 +283,6 @@ RetrievalResult retrieval(const Tensor& train_codes, const data::Dataset& train,
     return r;
 }
 
-Tensor encode_dataset(nn::DcodrEncoder& encoder, const data::Dataset& ds, std::int64_t image_size, Device device,
-                      std::int64_t batch_size) {
-    NoGradGuard ng;
-    encoder.eval();
-    std::vector<Tensor> parts;
-    data::ImageFormat fmt{image_size, image_size, 3};
-    for (std::int64_t at = 0; at < ds.count; at += batch_size) {
-        std::vector<std::int64_t> idx;
-        for (std::int64_t i = at; i < std::min(ds.count, at + batch_size); ++i) idx.push_back(i);
-        Tensor images = data::load_batch(ds, idx, fmt).to(device);
-        parts.push_back(l2_normalize(encoder.encode(images), 1).to(Device::cpu()));
-    }
-    return kernels::concat(parts, 0);
-}
-
 namespace {
 
 // The authors' CelebA protocol (ProbeConfig::split_test): the test set's domains with two or

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "method/encoder_file.h"
 #include "nn/dcodr_encoder.h"
 #include "nn/json.h"
 
@@ -89,9 +90,7 @@ struct RetrievalResult {
 RetrievalResult retrieval(const Tensor& train_codes, const data::Dataset& train, const Tensor& test_codes,
                           const data::Dataset& test, const RetrievalOptions& options = {});
 
-// Encodes a data set in eval mode, in batches, and L2-normalises: [N, code_dim] float32 CPU.
-Tensor encode_dataset(nn::DcodrEncoder& encoder, const data::Dataset& ds, std::int64_t image_size, Device device,
-                      std::int64_t batch_size = 256);
+// encode_dataset (the codes of a data set) is in method/encoder_file.h, part of the inference library.
 
 struct EvalReport {
     std::string name;

@@ -8,9 +8,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
+#include "nn/atomic_file.h"
+#include "nn/json.h"
 #include "tensor/error.h"
 
 namespace dcodr::method {
@@ -35,7 +38,7 @@ long temp_owner(const std::string& name) {
 // also holds the user's own files.
 bool is_our_output(const std::string& name) {
     const std::string base = name.substr(0, name.rfind(".tmp."));
-    for (const char* ext : {".safetensors", ".json", ".jsonl", ".npy", ".npz", ".png"}) {
+    for (const char* ext : {".safetensors", ".json", ".jsonl", ".npy", ".npz", ".png", ".html", ".svg"}) {
         const std::size_t n = std::strlen(ext);
         if (base.size() > n && base.compare(base.size() - n, n, ext) == 0) return true;
     }
@@ -96,6 +99,31 @@ RunFolder::RunFolder(const std::string& dir, bool resume) {
 
 RunFolder::~RunFolder() {
     if (lock_fd_ >= 0) ::close(lock_fd_);  // closing drops the flock
+}
+
+std::int64_t trim_train_log(const std::string& path, std::int64_t last_step) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return 0;
+    std::string kept, line;
+    std::int64_t dropped = 0;
+    while (std::getline(in, line)) {
+        const bool complete = !in.eof();  // a last line without its newline was torn by a kill
+        bool keep = false;
+        if (complete) {
+            try {
+                const json::Value v = json::parse(line);
+                const json::Value* step = v.is_object() ? v.find("step") : nullptr;
+                keep = step && step->is_int() && step->as_int() <= last_step;
+            } catch (const Error&) {  // half a line: not a record
+            }
+        }
+        if (keep) kept += line + "\n";
+        else ++dropped;
+    }
+    DCODR_CHECK(in.eof(), "{}: cannot read the training log", path);
+    in.close();
+    if (dropped > 0) nn::write_file_atomic(path, kept);
+    return dropped;
 }
 
 }  // namespace dcodr::method

@@ -7,8 +7,9 @@
 //  * temporary files left by killed atomic writes (<name>.tmp.<pid> of a pid that is gone, for
 //    the kinds of file dcodr writes) are removed;
 //  * a fresh run (no --resume) starts a fresh train_log.jsonl instead of appending to the old
-//    run's log; a resumed run appends (docs/reliability.md).
+//    run's log; a resumed run appends after trimming it to its checkpoint (trim_train_log).
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace dcodr::method {
@@ -26,5 +27,12 @@ private:
     int lock_fd_ = -1;
     int removed_ = 0;
 };
+
+// Keeps the lines of a train_log.jsonl whose "step" is at most `last_step` and drops the rest,
+// and any torn line a killed run left half-written. A resumed run continues from its
+// checkpoint's step, so without this the steps an interrupted run logged after its last
+// checkpoint would appear twice. Rewritten atomically (temp file + rename), and only when
+// something is dropped; a missing file is left missing. Returns the number of lines dropped.
+std::int64_t trim_train_log(const std::string& path, std::int64_t last_step);
 
 }  // namespace dcodr::method

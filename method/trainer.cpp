@@ -13,6 +13,9 @@
 #include "data/prefetch.h"
 #include "data/sampler.h"
 #include "method/checkpoint_guards.h"
+#include "method/run_folder.h"
+#include "method/train_options.h"
+#include "method/encoder_file.h"
 #include "nn/finite_check.h"
 #include "nn/init.h"
 #include "nn/safetensors.h"
@@ -31,90 +34,55 @@ std::string format_duration(double s) {
     return fmt::format("{}s", total);
 }
 
+// Which output of the encoder is its code, in the metadata of the files it is saved in
+// ("dcodr.code"), for their readers (load_encoder): the head's when there is one.
+const char* code_output(const nn::EncoderConfig& e) { return e.head ? "head" : "projection"; }
+
 }  // namespace
 
+// The fields and their keys are the option table's (method/train_options.cpp).
 json::Value TrainConfig::to_json() const {
     json::Value v = json::Value::object();
-    v["depth"] = encoder.depth;
-    v["width"] = encoder.width;
-    v["hidden"] = encoder.hidden;
-    v["code_dim"] = encoder.code_dim;
-    v["head"] = encoder.head;
-    v["loss"] = contrastive_mode_name(loss.mode);
-    v["tau"] = loss.tau;
-    v["max_negatives"] = loss.max_negatives;
-    v["image_size"] = image_size;
-    v["domains_per_batch"] = domains_per_batch;
-    v["images_per_domain"] = images_per_domain;
-    v["augmentations"] = augmentations;
-    v["lr"] = lr;
-    v["beta1"] = beta1;
-    v["beta2"] = beta2;
-    v["epochs"] = epochs;
-    v["max_steps"] = max_steps;
-    v["lr_step_epochs"] = lr_step_epochs;
-    v["lr_gamma"] = lr_gamma;
-    v["clip_grad_norm"] = clip_grad_norm;
-    v["seed"] = static_cast<std::int64_t>(seed);
-    // Flat keys named like their flags (resume's "explicit flags override" rule relies on it).
-    v["reconstruction"] = reconstruction.enabled;
-    v["reconstruction_weight"] = reconstruction.weight;
-    v["gen_channels"] = reconstruction.gen_channels;
-    v["domain_dim"] = reconstruction.domain_dim;
-    v["gen_lr"] = reconstruction.gen_lr;
-    v["embedding_lr"] = reconstruction.embedding_lr;
-    v["perceptual"] = reconstruction.perceptual;
-    v["perceptual_weights"] = reconstruction.perceptual_weights;
-    const json::Value init_fields = init.to_json();
-    for (const auto& [key, value] : init_fields.as_object()) v[key] = value;
-    v["checkpoint_every"] = checkpoint_every;  // so --resume keeps the run's checkpoint cadence
+    for (const auto& o : train_options()) v[o.key] = o.get(*this);
     return v;
 }
 
 TrainConfig TrainConfig::from_json(const json::Value& v) {
     TrainConfig c;
-    c.encoder.depth = static_cast<int>(v.at("depth").as_int());
-    c.encoder.width = v.at("width").as_double();
-    c.encoder.hidden = v.at("hidden").as_int();
-    c.encoder.code_dim = v.at("code_dim").as_int();
-    c.encoder.head = v.at("head").as_bool();
-    c.loss.mode = parse_contrastive_mode(v.at("loss").as_string());
-    c.loss.tau = v.at("tau").as_double();
-    c.loss.max_negatives = v.at("max_negatives").as_int();
-    c.image_size = v.at("image_size").as_int();
-    c.domains_per_batch = v.at("domains_per_batch").as_int();
-    c.images_per_domain = v.at("images_per_domain").as_int();
-    c.augmentations = v.at("augmentations").as_string();
-    c.lr = v.at("lr").as_double();
-    c.beta1 = v.at("beta1").as_double();
-    c.beta2 = v.at("beta2").as_double();
-    c.epochs = v.at("epochs").as_int();
-    c.max_steps = v.at("max_steps").as_int();
-    c.lr_step_epochs = v.at("lr_step_epochs").as_int();
-    c.lr_gamma = v.at("lr_gamma").as_double();
-    c.clip_grad_norm = v.at("clip_grad_norm").as_double();
-    c.seed = static_cast<std::uint64_t>(v.at("seed").as_int());
-    // Files written before the decoder existed have none of these keys: DCoDR-norec.
-    if (v.contains("reconstruction")) {
-        auto& r = c.reconstruction;
-        r.enabled = v.at("reconstruction").as_bool();
-        r.weight = v.at("reconstruction_weight").as_double();
-        r.gen_channels = v.at("gen_channels").as_int();
-        r.domain_dim = v.at("domain_dim").as_int();
-        r.gen_lr = v.at("gen_lr").as_double();
-        r.embedding_lr = v.at("embedding_lr").as_double();
-        r.perceptual = v.at("perceptual").as_string();
-        r.perceptual_weights = v.at("perceptual_weights").as_string();
+    // Options added after the first checkpoints (the decoder's, --init*, ...) may be absent: defaults.
+    set_train_options(c, v, "training configuration", /*reject_unknown=*/false, /*require_all=*/true);
+    if (!v.contains("sampler")) {  // written before the authors' sampler existed: its batches were these
+        c.sampler = "coverage";
+        c.baseline_batch = "balanced";
     }
-    if (v.contains("init")) {  // absent in checkpoints written before --init existed
-        c.init.path = v.at("init").as_string();
-        c.init.key = v.at("init_key").as_string();
-        c.init.prefix = v.at("init_prefix").as_string();
-        c.init.map = v.at("init_map").as_string();
-        c.init.strict = v.at("init_strict").as_bool();
-    }
-    if (v.contains("checkpoint_every")) c.checkpoint_every = v.at("checkpoint_every").as_int();
     return c;
+}
+
+data::SamplerOptions sampler_options(const TrainConfig& c) {
+    DCODR_CHECK(c.sampler == "authors" || c.sampler == "coverage",
+                "--sampler must be authors or coverage, got '{}'", c.sampler);
+    DCODR_CHECK(c.baseline_batch == "shuffled" || c.baseline_batch == "balanced",
+                "--baseline-batch must be shuffled or balanced, got '{}'", c.baseline_batch);
+    data::SamplerOptions o;
+    const bool shuffled = c.loss.mode == ContrastiveMode::standard && c.baseline_batch == "shuffled";
+    o.kind = shuffled ? data::SamplerKind::shuffled : data::parse_sampler_kind(c.sampler);
+    o.domains_per_batch = c.domains_per_batch;
+    o.images_per_domain = c.images_per_domain;
+    o.batch_size = c.baseline_batch_size;
+    o.seed = c.seed;
+    return o;
+}
+
+std::string describe_batches(const TrainConfig& c, std::int64_t n_domains) {
+    const data::SamplerOptions o = sampler_options(c);
+    if (o.kind == data::SamplerKind::shuffled)
+        return fmt::format("shuffled batches of {} from all domains ({} negatives per anchor, the authors' baseline)",
+                           o.batch_size, o.batch_size - 1);
+    const std::string k = o.domains_per_batch > 0 ? std::to_string(o.domains_per_batch)
+                          : n_domains > 0       ? std::to_string(data::default_domains_per_batch(n_domains))
+                                                : "min(4, domains)";
+    return fmt::format("balanced batches of {} domains x {} images ({} sampler)", k, o.images_per_domain,
+                       data::sampler_kind_name(o.kind));
 }
 
 PerceptualOptions perceptual_options(const ReconstructionConfig& rec, std::uint64_t seed) {
@@ -146,7 +114,7 @@ nn::GeneratorConfig generator_config(const TrainConfig& config, std::int64_t n_d
 }
 
 struct Trainer::Impl {
-    std::unique_ptr<data::BalancedSampler> sampler;
+    std::unique_ptr<data::BatchSampler> sampler;
     std::unique_ptr<data::Augmenter> augmenter;
     std::unique_ptr<nn::Adam> adam;
     std::unique_ptr<nn::StepLR> schedule;
@@ -187,10 +155,7 @@ Trainer::Trainer(TrainConfig config, const data::Dataset& train_set)
         impl_->reconstruction = std::make_unique<ReconstructionLoss>(po, config_.device);
         if (!config_.quiet) std::cerr << impl_->reconstruction->describe() << "\n";
     }
-    std::int64_t k = config_.domains_per_batch > 0 ? config_.domains_per_batch
-                                                   : data::default_domains_per_batch(data_.n_domains);
-    impl_->sampler = std::make_unique<data::BalancedSampler>(data_.domains, data_.n_domains, k,
-                                                             config_.images_per_domain, config_.seed);
+    impl_->sampler = data::make_sampler(data_.domains, data_.n_domains, sampler_options(config_));
     impl_->augmenter =
         std::make_unique<data::Augmenter>(data::parse_augmentations(config_.augmentations), config_.seed + 1);
     // One Adam, one group per learning rate (the method's): encoder, generator + modulation, domain
@@ -247,7 +212,8 @@ StepRecord Trainer::step() {
     const std::int64_t b = codes.size(0) / 2;
     Tensor z = slice(codes, 0, 0, b);
     Tensor p = slice(codes, 0, b, 2 * b);
-    Tensor contrastive = contrastive_loss(z, p, prep.batch.domains, config_.loss);
+    // The image indices let the loss drop an image's copies from its negatives (padded domains).
+    Tensor contrastive = contrastive_loss(z, p, prep.batch.domains, config_.loss, prep.batch.indices);
     Tensor loss = contrastive, reconstruction;
     if (decoder_) {
         // DCoDR: rebuild each clean image from its normalised code and its domain's latent.
@@ -311,7 +277,16 @@ std::vector<StepRecord> Trainer::run() {
     std::vector<StepRecord> records;
     const std::int64_t total = total_steps();
     const std::int64_t batch = impl_->sampler->batch_size();
-    if (!config_.out_dir.empty()) impl_->log.open(config_.out_dir + "/train_log.jsonl", std::ios::app);
+    if (!config_.out_dir.empty() && !impl_->log.is_open()) {
+        // The log holds the steps up to where this run starts: after a resume, not the ones the
+        // interrupted run logged past its last checkpoint (they are trained again now).
+        const std::string log = config_.out_dir + "/train_log.jsonl";
+        const std::int64_t dropped = trim_train_log(log, step_);
+        if (dropped > 0 && !config_.quiet)
+            std::cerr << fmt::format("note: {}: removed {} line(s) after step {}, where this run continues\n", log,
+                                     dropped, step_);
+        impl_->log.open(log, std::ios::app);
+    }
     auto start = Clock::now();
     std::int64_t first_step = step_;
     const std::int64_t per_epoch = impl_->sampler->batches_per_epoch();
@@ -362,9 +337,11 @@ void Trainer::save_checkpoint(const std::string& path) const {
     for (auto& nt : impl_->adam->state()) tensors.push_back({"optim." + nt.name, nt.tensor});
     nn::SafetensorsMetadata meta;
     meta["dcodr.kind"] = "checkpoint";
+    meta["dcodr.code"] = code_output(config_.encoder);
     meta["dcodr.step"] = std::to_string(step_);
     meta["dcodr.sampler_epoch"] = std::to_string(impl_->next_state.epoch);
     meta["dcodr.sampler_position"] = std::to_string(impl_->next_state.position);
+    meta["dcodr.sampler"] = data::sampler_kind_name(sampler_options(config_).kind);
     meta["dcodr.config"] = config_.to_json().dump();
     if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
     write_checkpoint_guards(meta, data_);
@@ -383,6 +360,7 @@ void Trainer::save_decoder_weights(const std::string& path) const {
 void Trainer::save_weights(const std::string& path) const {
     nn::SafetensorsMetadata meta;
     meta["dcodr.kind"] = "encoder";
+    meta["dcodr.code"] = code_output(config_.encoder);
     meta["dcodr.config"] = config_.to_json().dump();
     meta["format"] = "pt";
     if (!impl_->init_summary.empty()) meta["dcodr.init"] = impl_->init_summary;
@@ -399,6 +377,16 @@ void Trainer::load_checkpoint(const std::string& path) {
     DCODR_CHECK(!impl_->prefetch, "load_checkpoint: must be called before training starts");
     nn::SafetensorsContent c = nn::load_safetensors(path);
     check_checkpoint_guards(c.metadata, data_, path);
+    // The cursor means something only to the sampler that wrote it. Checkpoints written before
+    // there was a choice name none: theirs was the coverage sampler. (A file without a cursor is
+    // no checkpoint; the checks below say what it lacks.)
+    const auto kind = c.metadata.find("dcodr.sampler");
+    const std::string saved_sampler = kind != c.metadata.end() ? kind->second : "coverage";
+    const std::string sampler = data::sampler_kind_name(sampler_options(config_).kind);
+    DCODR_CHECK(!c.metadata.count("dcodr.sampler_position") || saved_sampler == sampler,
+                "{}: its batches came from the {} sampler, this run's would come from the {} one (set by --sampler, "
+                "--baseline-batch and --loss); resume with the settings it was trained with",
+                path, saved_sampler, sampler);
     nn::require_finite(c.tensors, path);
     std::vector<nn::NamedTensor> model, decoder, optim;
     for (auto& nt : c.tensors) {
@@ -422,24 +410,9 @@ void Trainer::load_checkpoint(const std::string& path) {
 }
 
 std::shared_ptr<nn::DcodrEncoder> load_encoder(const std::string& path, Device device, TrainConfig* config_out) {
-    nn::SafetensorsContent c = nn::load_safetensors(path);
-    auto cfg = c.metadata.find("dcodr.config");
-    DCODR_CHECK(cfg != c.metadata.end(), "{}: no 'dcodr.config' metadata; expected a file written by dcodr train",
-                path);
-    TrainConfig config = TrainConfig::from_json(json::parse(cfg->second));
-    nn::require_finite(c.tensors, path);
-    auto encoder = std::make_shared<nn::DcodrEncoder>(config.encoder);
-    std::vector<nn::NamedTensor> weights;
-    bool checkpoint = c.metadata.count("dcodr.kind") && c.metadata.at("dcodr.kind") == "checkpoint";
-    for (auto& nt : c.tensors) {
-        if (!checkpoint) weights.push_back(nt);
-        else if (nt.name.rfind("model.", 0) == 0) weights.push_back({nt.name.substr(6), nt.tensor});
-    }
-    nn::load_state_dict(encoder->state_dict(), weights, true, path);
-    encoder->to(device);
-    encoder->eval();
-    if (config_out) *config_out = config;
-    return encoder;
+    LoadedEncoder loaded = load_encoder_file(path, device);  // method/encoder_file.cpp (the inference library)
+    if (config_out) *config_out = TrainConfig::from_json(json::parse(loaded.info.config_json));
+    return loaded.encoder;
 }
 
 std::shared_ptr<nn::DcodrDecoder> load_decoder(const std::string& path, Device device) {

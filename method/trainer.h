@@ -1,4 +1,4 @@
-// DCoDR-norec training: balanced domain batches, one augmented positive per image, the
+// DCoDR-norec training: balanced domain batches (data/sampler.h), one augmented positive per image, the
 // contrastive loss over two forward passes of the same encoder, Adam, StepLR; progress,
 // a JSONL log, periodic atomic checkpoints and exact resume.
 #pragma once
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/sampler.h"
 #include "method/contrastive_loss.h"
 #include "method/reconstruction_loss.h"
 #include "nn/dcodr_encoder.h"
@@ -38,6 +39,13 @@ struct TrainConfig {
     std::int64_t image_size = 64;
     std::int64_t domains_per_batch = 0;   // 0: min(4, domains in the data)
     std::int64_t images_per_domain = 32;
+    // Which batches (data/sampler.h). Balanced batches come from `sampler` (authors | coverage);
+    // the standard-contrastive baseline's from `baseline_batch`: shuffled (the authors': an
+    // ordinary shuffled batch of baseline_batch_size images from all domains) or balanced.
+    std::string sampler = "authors";
+    std::string baseline_batch = "shuffled";
+    std::int64_t baseline_batch_size = 64;
+    std::string dataset_preset;           // the --dataset-preset the defaults came from ("" = none)
     std::string augmentations = "blur,high_contrast,crop,high_saturation";
     double lr = 1e-4;                     // encoder learning rate (the method's)
     double beta1 = 0.5, beta2 = 0.999;
@@ -67,6 +75,13 @@ struct StepRecord {
     // decoder, contrastive == loss and reconstruction is 0.
     double contrastive = 0, reconstruction = 0;
 };
+
+// The sampler a configuration trains with (checks the sampler fields, naming their flags).
+data::SamplerOptions sampler_options(const TrainConfig& config);
+// One line saying which batches a configuration trains on, e.g. "shuffled batches of 64 from
+// all domains (63 negatives per anchor)" (the demo prints it under its table); n_domains, when
+// known, resolves the default domains per batch.
+std::string describe_batches(const TrainConfig& config, std::int64_t n_domains = 0);
 
 // What the perceptual part of the reconstruction loss is when --perceptual is auto: VGG16 with
 // the given ImageNet weights, else the fallback chosen by measurement (docs/results.md).

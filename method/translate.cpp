@@ -18,8 +18,8 @@ Rendered encode_rows(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder, const
                      const std::vector<std::int64_t>& rows, Device device) {
     const std::int64_t s = decoder.config().image_size;
     Tensor inputs = data::load_batch(ds, rows, {s, s, 3});
-    // The generator's input in training: the normalised output of forward() (the head's, if any).
-    Tensor codes = l2_normalize(encoder.forward(inputs.to(device)), 1);
+    // The generator's input in training: the normalised code (the head's output, if any).
+    Tensor codes = l2_normalize(encoder.encode(inputs.to(device)), 1);
     return {inputs, codes};
 }
 
@@ -109,7 +109,7 @@ double reconstruction_error(nn::DcodrEncoder& encoder, nn::DcodrDecoder& decoder
         std::vector<std::int64_t> idx;
         for (std::int64_t i = start; i < std::min(ds.count, start + batch_size); ++i) idx.push_back(i);
         Tensor images = data::load_batch(ds, idx, {s, s, 3}).to(device);
-        Tensor codes = l2_normalize(encoder.forward(images), 1);
+        Tensor codes = l2_normalize(encoder.encode(images), 1);
         Tensor out = decoder.forward(codes, data::batch_domains(ds, idx).to(device));
         Tensor target = c == 3 ? images : slice(images, 1, 0, 1);
         total += l1_loss(out, target).item() * static_cast<double>(idx.size());

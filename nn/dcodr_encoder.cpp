@@ -17,15 +17,15 @@ DcodrEncoder::DcodrEncoder(const EncoderConfig& c) : config_(c) {
     }
 }
 
-Tensor DcodrEncoder::encode(const Tensor& images) {
+Tensor DcodrEncoder::projection(const Tensor& images) {
     DCODR_CHECK(images.dim() == 4 && images.size(1) == 3, "encoder: expected images [N, 3, H, W], got {}",
                 shape_str(images.shape()));
     return proj->forward(resnet->forward(images));
 }
 
-Tensor DcodrEncoder::forward(const Tensor& images) {
-    Tensor code = encode(images);
-    return head ? head->forward(code) : code;
+Tensor DcodrEncoder::encode(const Tensor& images) {
+    Tensor before_head = projection(images);
+    return head ? head->forward(before_head) : before_head;
 }
 
 }  // namespace dcodr::nn

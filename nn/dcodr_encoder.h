@@ -3,8 +3,9 @@
 // Linear(code -> code) with LeakyReLU between (the method's "3-layer head").
 //
 // Names: "resnet.*" (torchvision's, so ImageNet/MoCo weights load into it by name with the
-// prefix), "proj.*", "head.0/2/4.*". encode() gives the representation that is evaluated;
-// forward() adds the head when there is one, and is what the contrastive loss sees.
+// prefix), "proj.*", "head.0/2/4.*". The code is the head's output when there is a head, as in
+// the authors' Encoder_Model: the loss, the generator, evaluation, encode, retrieval and
+// translate all see encode() (== forward()). projection() is the output before the head.
 #pragma once
 #include "nn/resnet.h"
 
@@ -21,8 +22,9 @@ struct EncoderConfig {
 class DcodrEncoder : public Module {
 public:
     explicit DcodrEncoder(const EncoderConfig& config);
-    Tensor encode(const Tensor& images);      // [N, 3, H, W] in [0, 1] -> [N, code_dim]
-    Tensor forward(const Tensor& images) override;
+    Tensor encode(const Tensor& images);      // [N, 3, H, W] in [0, 1] -> [N, code_dim], the code
+    Tensor forward(const Tensor& images) override { return encode(images); }
+    Tensor projection(const Tensor& images);  // the Linear(hidden -> code_dim) output, before any head
     const EncoderConfig& config() const { return config_; }
 
     std::shared_ptr<ResNet> resnet;

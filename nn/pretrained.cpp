@@ -46,6 +46,7 @@ WeightsFile read_weights_file(const std::string& path, const TorchLoadOptions& o
     if (kind == "safetensors") {
         w.format = "safetensors";
         SafetensorsContent c = load_safetensors(path);
+        w.metadata = c.metadata;
         // The stored dtypes: from the header (the loader has converted F16/BF16/ints).
         std::ifstream in(path, std::ios::binary);
         std::uint64_t hlen = 0;
@@ -77,16 +78,6 @@ WeightsFile read_weights_file(const std::string& path, const TorchLoadOptions& o
     w.tensors = std::move(c.tensors);
     w.others = std::move(c.others);
     return w;
-}
-
-json::Value InitOptions::to_json() const {
-    json::Value v = json::Value::object();
-    v["init"] = path;
-    v["init_key"] = key;
-    v["init_prefix"] = prefix;
-    v["init_map"] = map;
-    v["init_strict"] = strict;
-    return v;
 }
 
 std::string InitReport::describe() const {

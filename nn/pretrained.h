@@ -3,6 +3,7 @@
 // copy what matches into the model, reporting what did not, as PyTorch's
 // load_state_dict(strict=False) does.
 #pragma once
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@ struct WeightsFile {
     std::string key;     // for .pth: the key path the tensors came from
     std::vector<CheckpointTensor> tensors;
     std::vector<std::string> others;  // .pth: non-tensor entries ("epoch = 800")
+    std::map<std::string, std::string> metadata;  // .safetensors: its __metadata__ (dcodr.config, ...)
 };
 
 // Format by content, not by file name. `options` applies to .pth files only.
@@ -29,8 +31,7 @@ struct InitOptions {
     std::string prefix;  // --init-prefix
     std::string map;     // --init-map FROM=TO,...
     bool strict = false; // --init-strict: missing model tensors are an error
-
-    json::Value to_json() const;
+    // Saved with the training configuration under the keys init, init_key, ... (method/train_options.cpp).
 };
 
 struct InitReport {

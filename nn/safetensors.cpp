@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "nn/atomic_file.h"
+#include "nn/float16.h"
 #include "nn/json.h"
 #include "tensor/error.h"
 
@@ -78,20 +79,6 @@ const char* file_dtype_name(DType t) {
     fail("safetensors: no file dtype for {}", dtype_name(t));
 }
 
-float half_to_float(std::uint16_t h) {
-    std::uint32_t sign = (h & 0x8000u) << 16;
-    std::uint32_t exp = (h >> 10) & 0x1F;
-    std::uint32_t mant = h & 0x3FFu;
-    if (exp == 0x1F) return std::bit_cast<float>(sign | 0x7F800000u | (mant << 13));  // inf/nan
-    if (exp == 0) {  // zero or subnormal: mant * 2^-24
-        float v = std::ldexp(static_cast<float>(mant), -24);
-        return sign ? -v : v;
-    }
-    return std::bit_cast<float>(sign | ((exp + 112) << 23) | (mant << 13));
-}
-
-float bf16_to_float(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
-
 // E4M3 "fn" variant (as in PyTorch's float8_e4m3fn): bias 7, no infinities, S.1111.111 is NaN.
 float f8_e4m3_to_float(std::uint8_t b) {
     int exp = (b >> 3) & 0xF, mant = b & 7;
@@ -148,8 +135,11 @@ void convert(Kind k, const unsigned char* src, std::size_t n, void* dst, const s
 
 // ---------------------------------------------------------------- writing
 
+// Whether tensor t is written as 16-bit floats (FloatStorage f16/bf16 applies to float tensors).
+bool stored_16(const Tensor& t, FloatStorage storage) { return storage != FloatStorage::f32 && is_floating(t.dtype()); }
+
 std::string header_for(const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata,
-                       std::vector<std::uint64_t>& sizes) {
+                       std::vector<std::uint64_t>& sizes, FloatStorage storage) {
     json::Value header = json::Value::object();
     // Like the Python package: "__metadata__" comes first and is omitted when empty.
     if (!metadata.empty()) {
@@ -164,11 +154,12 @@ std::string header_for(const std::vector<NamedTensor>& tensors, const Safetensor
         DCODR_CHECK(name != "__metadata__", "safetensors: \"__metadata__\" is reserved and cannot name a tensor");
         DCODR_CHECK(seen.insert(name).second, "safetensors: duplicate tensor name '{}'", name);
         DCODR_CHECK(t.defined(), "safetensors: tensor '{}' is undefined", name);
-        std::uint64_t nbytes = static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
+        const bool half = stored_16(t, storage);
+        std::uint64_t nbytes = static_cast<std::uint64_t>(t.numel()) * (half ? 2 : dtype_size(t.dtype()));
         json::Value shape = json::Value::array();
         for (auto d : t.shape()) shape.push_back(d);
         json::Value entry = json::Value::object();
-        entry["dtype"] = file_dtype_name(t.dtype());
+        entry["dtype"] = half ? (storage == FloatStorage::f16 ? "F16" : "BF16") : file_dtype_name(t.dtype());
         entry["shape"] = std::move(shape);
         entry["data_offsets"] = json::Value(json::Value::Array{offset, offset + nbytes});
         // Appended directly: operator[] would search all previous names (quadratic).
@@ -181,14 +172,35 @@ std::string header_for(const std::vector<NamedTensor>& tensors, const Safetensor
     return text;
 }
 
-void write_all(std::ostream& os, const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata) {
+// Tensor `name` as F16/BF16 bytes. A finite value beyond F16's range (65504) is refused rather
+// than written as infinity: the file would no longer load (weights must be finite).
+std::vector<std::uint16_t> to_16bit(const std::string& name, const Tensor& t, FloatStorage storage) {
+    Tensor host = t.to(Device::cpu()).to(DType::f32).contiguous();
+    const float* p = host.data<float>();
+    std::vector<std::uint16_t> out(static_cast<std::size_t>(host.numel()));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i] = storage == FloatStorage::f16 ? float_to_half(p[i]) : float_to_bf16(p[i]);
+        if (std::isfinite(p[i]) && (out[i] & 0x7FFFu) == (storage == FloatStorage::f16 ? 0x7C00u : 0x7F80u))
+            fail("safetensors: tensor '{}' element {} = {} is beyond the range of {} (keep it float32)", name, i,
+                 p[i], storage == FloatStorage::f16 ? "F16 (65504)" : "BF16");
+    }
+    return out;
+}
+
+void write_all(std::ostream& os, const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata,
+               FloatStorage storage) {
     std::vector<std::uint64_t> sizes;
-    std::string header = header_for(tensors, metadata, sizes);
+    std::string header = header_for(tensors, metadata, sizes, storage);
     std::uint64_t n = header.size();
     os.write(reinterpret_cast<const char*>(&n), 8);
     os.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         if (sizes[i] == 0) continue;
+        if (stored_16(tensors[i].tensor, storage)) {
+            std::vector<std::uint16_t> bits = to_16bit(tensors[i].name, tensors[i].tensor, storage);
+            os.write(reinterpret_cast<const char*>(bits.data()), static_cast<std::streamsize>(sizes[i]));
+            continue;
+        }
         Tensor host = tensors[i].tensor.to(Device::cpu()).contiguous();
         os.write(static_cast<const char*>(host.raw_data()), static_cast<std::streamsize>(sizes[i]));
     }
@@ -345,20 +357,25 @@ const Tensor* SafetensorsContent::find(std::string_view name) const {
 }
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                      const SafetensorsMetadata& metadata) {
+                      const SafetensorsMetadata& metadata, FloatStorage storage) {
     // Validate names and dtypes before touching the disk.
     std::vector<std::uint64_t> sizes;
     try {
-        header_for(tensors, metadata, sizes);
+        header_for(tensors, metadata, sizes, storage);
     } catch (const Error& err) {
         fail("cannot save '{}': {}", path, err.what());
     }
-    write_file_atomic(path, [&](std::ostream& os) { write_all(os, tensors, metadata); });
+    try {
+        write_file_atomic(path, [&](std::ostream& os) { write_all(os, tensors, metadata, storage); });
+    } catch (const Error& err) {  // e.g. a value F16 cannot hold; the old file is untouched
+        fail("cannot save '{}': {}", path, err.what());
+    }
 }
 
-std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata) {
+std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata,
+                              FloatStorage storage) {
     std::ostringstream os;
-    write_all(os, tensors, metadata);
+    write_all(os, tensors, metadata, storage);
     return std::move(os).str();
 }
 

@@ -8,7 +8,7 @@
 // tensor data, little-endian, C order, packed without gaps. Offsets count from the end of
 // the header.
 //
-// We write F32/F64/I64 (our dtypes). We read those natively, and convert what PyTorch users
+// We write F32/F64/I64 (our dtypes), and F16/BF16 on request (FloatStorage). We read those natively, and convert what PyTorch users
 // commonly hand us: F16/BF16/F8_E4M3/F8_E5M2 -> float32; I32/I16/I8/U8/U16/U32/U64/BOOL ->
 // int64. Every problem is reported as dcodr::Error naming the file and, where it applies,
 // the tensor.
@@ -38,15 +38,21 @@ struct SafetensorsContent {
 // Unlike Python's writer we keep the caller's order instead of sorting by dtype, so a state
 // dict reads back in module order. Python's reader accepts any order; ours copies the data
 // out, so it does not rely on the 8-byte alignment that sorting by dtype would give.
+// How float tensors are stored: as they are (F32, F64), or all as F16 / BF16 (rounded to
+// nearest even, nn/float16.h; integer tensors stay I64). 16-bit files read back as float32.
+// F16 refuses a finite value beyond its range (65504) instead of writing infinity.
+enum class FloatStorage { f32, f16, bf16 };
+
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                      const SafetensorsMetadata& metadata = {});
+                      const SafetensorsMetadata& metadata = {}, FloatStorage storage = FloatStorage::f32);
 
 // Reads and validates a whole file.
 SafetensorsContent load_safetensors(const std::string& path);
 
 // In-memory forms of the same (tests, embedding in other containers). `source` names the
 // bytes in error messages.
-std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata = {});
+std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, const SafetensorsMetadata& metadata = {},
+                              FloatStorage storage = FloatStorage::f32);
 SafetensorsContent parse_safetensors(std::string_view bytes, const std::string& source = "<memory>");
 
 }  // namespace dcodr::nn

@@ -20,6 +20,7 @@ test "$(wc -l < "$work/run/train_log.jsonl")" -eq 5
     --json "$work/eval.json" > "$work/eval.txt"
 grep -q "domain (invariance" "$work/eval.txt"
 grep -q '"retrieval_top1"' "$work/eval.json"
+grep -q '"max_steps": 5' "$work/eval.json"  # the configuration the weights were trained with
 "$dcodr" encode --weights "$work/run/checkpoint.safetensors" --data "$work/shapes.npz" --out "$work/codes.npy"
 head -c 6 "$work/codes.npy" | grep -q "NUMPY"
 
@@ -55,6 +56,7 @@ grep -q "DCoDR reconstruction error" "$work/demo.txt"
 grep -q '"DCoDR"' "$work/demo/results.json"
 test -s "$work/demo/dcodr/translate.png"
 grep -q "baseline" "$work/demo.txt"
+grep -q "baseline: *shuffled batches of 64 from all domains" "$work/demo.txt"  # the table says which batches ran
 grep -q '"DCoDR-norec"' "$work/demo/results.json"
 test -s "$work/demo/domain_wise/retrieval_other_domains.png"
 test -s "$work/demo/standard/encoder.safetensors"
@@ -113,11 +115,34 @@ grep -q "init-strict: .* lacks 4 of the model's tensors" "$work/err.txt"
 if "$dcodr" inspect "$torch/evil_system.pth" 2> "$work/err.txt"; then exit 1; fi
 grep -q "refused: the pickle refers to the Python global 'posix.system'" "$work/err.txt"
 
+# The run report (issue 13): train, eval and demo folders get report.html, its charts as .svg
+# beside it, and the pictures (eval: retrieval with its legend; a decoder: the domain swap).
+# tests/test_report.cpp checks the report's structure and numbers; here, that every command writes it.
+grep -q '<section id="training">' "$work/run/report.html"
+test -s "$work/run/chart_loss_domain_wise.svg"
+grep -q 'data-metric="probe:domain"' "$work/run/eval/report.html"   # eval's default --out: <weights folder>/eval
+test -s "$work/run/eval/retrieval_other_domains.png"
+grep -q '"retrieval_top1"' "$work/run/eval/eval.json"
+test -s "$work/rec/translate.png"   # train with a decoder draws the swap grid even without --eval
+"$dcodr" eval --weights "$work/rec/encoder.safetensors" --data "$work/shapes.npz" --probe-epochs 1 \
+    --out "$work/rec_eval" > /dev/null 2>&1
+test -s "$work/rec_eval/translate_reconstructions.png"   # found decoder.safetensors beside the encoder
+test "$(grep -o 'data:image/png;base64' "$work/rec_eval/report.html" | wc -l)" -eq 3
+test "$(grep -o 'data:image/png;base64' "$work/demo/report.html" | wc -l)" -eq 5
+grep -q 'data-run="DCoDR-norec"' "$work/demo/report.html"
+test -s "$work/demo/chart_probe_domain.svg"
+if "$dcodr" eval --weights "$work/run/encoder.safetensors" --data "$work/shapes.npz" --out "$work/shapes.npz" \
+    2> "$work/err.txt"; then exit 1; fi
+grep -q -- "--out .*shapes.npz" "$work/err.txt"
+
 # Bad input: non-zero exit and a message that names the file or the flag.
 if "$dcodr" train --data "$work/missing.npz" --steps 1 --out "$work/x" 2> "$work/err.txt"; then exit 1; fi
 grep -q "missing.npz" "$work/err.txt"
-if "$dcodr" train --stpes 1 2> "$work/err.txt"; then exit 1; fi
-grep -q "unknown option --stpes" "$work/err.txt"
+rc=0
+"$dcodr" train --stpes 1 2> "$work/err.txt" || rc=$?
+test "$rc" -eq 2  # a wrong command line
+grep -q "^dcodr train: error: unknown option --stpes" "$work/err.txt"
 if "$dcodr" eval --weights "$work/shapes.npz" --data "$work/shapes.npz" 2> "$work/err.txt"; then exit 1; fi
 grep -q "shapes.npz" "$work/err.txt"
+test ! -e "$work/eval"   # refused weights: no output folder made
 echo "cli smoke test passed"

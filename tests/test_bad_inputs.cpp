@@ -39,7 +39,7 @@ std::string corpus_dir() { return (fs::path(testing::fixture_path("")).parent_pa
 void load_any(const std::string& path) {
     auto ext = fs::path(path).extension().string();
     if (ext == ".npz" || ext == ".csv") data::load_dataset(path);
-    else if (ext == ".png" || ext == ".jpg") data::load_image(path);
+    else if (ext == ".png" || ext == ".jpg" || ext == ".bmp") data::load_image(path);
     else if (ext == ".json") {
         std::ifstream f(path);
         std::stringstream s;
@@ -123,7 +123,7 @@ TEST_CASE("size products are overflow-checked") {
     ds.n_domains = 1;
     ds.domains.assign(200, 0);
     CHECK_THAT(error_of([&] { ds.validate(); }), Catch::Contains("does not fit in 64 bits"));
-    CHECK_THAT(error_of([] { data::BalancedSampler({0, 1}, 2, 2, std::int64_t{1} << 62, 0); }),
+    CHECK_THAT(error_of([] { data::CoverageSampler({0, 1}, 2, 2, std::int64_t{1} << 62, 0); }),
                Catch::Contains("too large"));
 }
 
@@ -257,6 +257,22 @@ TEST_CASE("numeric options are range-checked with messages that name the flag") 
     }, "images-per-domain");
     bad([](auto& c) { c.encoder.width = NAN; }, "width");
     bad([](auto& c) { c.checkpoint_every = -1; }, "checkpoint-every");
+    // The rest of docs/reliability.md's table, one value outside each range.
+    bad([](auto& c) { c.encoder.width = 1.0 / 128; }, "width");
+    bad([](auto& c) { c.encoder.depth = 20; }, "depth");
+    bad([](auto& c) { c.encoder.hidden = 0; }, "hidden");
+    bad([](auto& c) { c.encoder.code_dim = 65537; }, "code-dim");
+    bad([](auto& c) { c.image_size = 15; }, "image-size");
+    bad([](auto& c) { c.domains_per_batch = 4097; }, "domains-per-batch");
+    bad([](auto& c) { c.images_per_domain = 1; }, "images-per-domain");
+    bad([](auto& c) { c.max_steps = (std::int64_t{1} << 40) + 1; }, "steps");
+    bad([](auto& c) { c.epochs = 1000001; }, "epochs");
+    bad([](auto& c) { c.lr_step_epochs = 0; }, "lr-step-epochs");
+    bad([](auto& c) { c.lr = 11; }, "lr");
+    bad([](auto& c) { c.beta1 = 1; }, "beta1");
+    bad([](auto& c) { c.lr_gamma = 0; }, "lr-gamma");
+    bad([](auto& c) { c.clip_grad_norm = -1; }, "clip-grad-norm");
+    bad([](auto& c) { c.clip_grad_norm = NAN; }, "clip-grad-norm");
     method::ProbeConfig p;
     CHECK_NOTHROW(tools::check_probe_config(p));
     auto bad_probe = [&](auto edit, const char* flag) {
@@ -268,6 +284,7 @@ TEST_CASE("numeric options are range-checked with messages that name the flag") 
     bad_probe([](auto& q) { q.max_epochs = 0; }, "probe-epochs");
     bad_probe([](auto& q) { q.patience = 0; }, "probe-patience");
     bad_probe([](auto& q) { q.lr = NAN; }, "probe-lr");
+    bad_probe([](auto& q) { q.batch_size = (1 << 20) + 1; }, "probe-batch");
     CHECK_THAT(error_of([] { tools::checked_threads(100000); }), Catch::StartsWith("--threads"));
     CHECK(tools::checked_threads(0) == 0);
     CHECK(tools::checked_threads(1) == 1);

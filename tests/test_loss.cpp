@@ -120,3 +120,92 @@ TEST_CASE("contrastive loss rejects mismatched input") {
     REQUIRE_THROWS_WITH(method::contrastive_loss(z, z, {0, 1}, {}), Catch::Contains("2 domain labels"));
     REQUIRE_THROWS_WITH(method::parse_contrastive_mode("x"), Catch::Contains("domain_wise, standard"));
 }
+
+// ---- a batch that holds an image twice (a domain smaller than its chunk, padded) ----
+
+namespace {
+
+// The authors' definition, written out: anchor i's negatives are the other rows of its domain
+// except copies of its own image (their sampler never puts an image twice in a batch, and their
+// loss never uses the anchor itself). z and p are already normalised.
+double without_self_reference(const std::vector<double>& z, const std::vector<double>& p, int b, int d,
+                              const std::vector<std::int64_t>& dom, const std::vector<std::int64_t>& image,
+                              double tau) {
+    auto dot = [&](const std::vector<double>& x, int i, const std::vector<double>& y, int j) {
+        double s = 0;
+        for (int k = 0; k < d; ++k) s += x[i * d + k] * y[j * d + k];
+        return s;
+    };
+    double total = 0;
+    for (int i = 0; i < b; ++i) {
+        const double pos = dot(z, i, p, i) / tau;
+        double denom = std::exp(pos);
+        for (int j = 0; j < b; ++j)
+            if (j != i && dom[j] == dom[i] && image[j] != image[i]) denom += std::exp(dot(z, i, z, j) / tau);
+        total += std::log(denom) - pos;
+    }
+    return total / b;
+}
+
+}  // namespace
+
+TEST_CASE("an image's copies in the batch are not its negatives (by image index)") {
+    // Domain 0 has 3 images padded to a chunk of 5 (images 7 and 9 twice); domain 1 is full.
+    // Rows of the same image have the same clean code; their positives differ (two draws of
+    // the augmentation), as in training.
+    const int b = 9, d = 4;
+    const std::vector<std::int64_t> dom = {0, 0, 0, 0, 0, 1, 1, 1, 1};
+    const std::vector<std::int64_t> image = {7, 8, 9, 7, 9, 20, 21, 22, 23};
+    Tensor zr = testing::random_tensor({b, d}, 21);
+    auto zv = zr.to_vector();
+    for (int k = 0; k < d; ++k) {
+        zv[3 * d + k] = zv[0 * d + k];  // row 3 is image 7 again
+        zv[4 * d + k] = zv[2 * d + k];  // row 4 is image 9 again
+    }
+    Tensor z = l2_normalize(Tensor::from_vector(zv, {b, d}, DType::f64), 1);
+    Tensor p = l2_normalize(testing::random_tensor({b, d}, 22), 1);
+    for (double tau : {0.1, 0.2}) {
+        ContrastiveOptions o{tau, ContrastiveMode::domain_wise, 0};
+        const double reference = without_self_reference(z.to_vector(), p.to_vector(), b, d, dom, image, tau);
+        const double with_images = method::contrastive_loss(z, p, dom, o, image).item();
+        const double old = method::contrastive_loss(z, p, dom, o).item();  // copies counted as negatives
+        INFO("tau " << tau);
+        REQUIRE(with_images == Approx(reference).epsilon(1e-12));
+        // The old behaviour: each copy adds exp(1 / tau) (a negative as similar as can be) to its
+        // twin's denominator, a large difference.
+        REQUIRE(old > with_images + 0.1);
+    }
+    // Distinct images that happen to be equal in value stay negatives: by index, not by value.
+    const std::vector<std::int64_t> distinct = {7, 8, 9, 10, 11, 20, 21, 22, 23};
+    ContrastiveOptions o{0.1, ContrastiveMode::domain_wise, 0};
+    REQUIRE(method::contrastive_loss(z, p, dom, o, distinct).item() ==
+            Approx(method::contrastive_loss(z, p, dom, o).item()).epsilon(1e-14));
+    // The mask itself: row 0 (image 7) has negatives 8 and 9 (rows 1, 2, 4), not row 3.
+    auto m = method::negative_mask(dom, o, DType::f64, Device::cpu(), image).to_vector();
+    REQUIRE(std::vector<double>(m.begin(), m.begin() + b) == std::vector<double>{0, 1, 1, 0, 1, 0, 0, 0, 0});
+    // Standard mode drops copies too.
+    auto s = method::negative_mask(dom, {0.1, ContrastiveMode::standard, 0}, DType::f64, Device::cpu(), image)
+                 .to_vector();
+    REQUIRE(std::vector<double>(s.begin(), s.begin() + b) == std::vector<double>{0, 1, 1, 0, 1, 1, 1, 1, 1});
+    REQUIRE_THROWS_WITH(method::contrastive_loss(z, p, dom, o, {1, 2}), Catch::Contains("2 image indices"));
+}
+
+TEST_CASE("gradient with copies in the batch, and a row left without negatives, in float64") {
+    // Domain 0: one image (5) filling its whole chunk of 3 rows: no negatives at all, the loss
+    // of those rows is log(1) = 0 with a zero gradient; domain 1 has a copy.
+    const std::vector<std::int64_t> dom = {0, 0, 0, 1, 1, 1, 1};
+    const std::vector<std::int64_t> image = {5, 5, 5, 6, 7, 6, 8};
+    for (auto mode : {ContrastiveMode::domain_wise, ContrastiveMode::standard, ContrastiveMode::no_positive}) {
+        ContrastiveOptions o{0.2, mode, 0};
+        auto f = [&](const std::vector<Tensor>& v) {
+            return method::contrastive_loss(l2_normalize(v[0], 1), l2_normalize(v[1], 1), dom, o, image);
+        };
+        Tensor zr = testing::random_tensor({7, 3}, 31), pr = testing::random_tensor({7, 3}, 32);
+        zr.set_requires_grad(true);
+        pr.set_requires_grad(true);
+        INFO(method::contrastive_mode_name(mode));
+        REQUIRE(std::isfinite(f({zr, pr}).item()));
+        std::string msg = gradcheck(f, {zr, pr});
+        REQUIRE(msg.empty());
+    }
+}

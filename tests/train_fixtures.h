@@ -16,6 +16,7 @@ inline method::TrainConfig tiny_config(method::ContrastiveMode mode, std::int64_
     c.loss.tau = 0.1;
     c.image_size = 16;
     c.images_per_domain = 8;
+    c.baseline_batch_size = 32;  // the standard baseline's shuffled batches: as large as 4 x 8
     c.lr = 1e-3;
     c.max_steps = steps;
     c.quiet = true;

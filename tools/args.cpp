@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "tensor/error.h"
@@ -11,12 +12,15 @@ namespace dcodr::tools {
 Args::Args(std::string command, std::string summary, int argc, char** argv)
     : command_(std::move(command)), summary_(std::move(summary)), raw_(argv, argv + argc) {}
 
-void Args::option(const std::string& name, const std::string& def, const std::string& help) {
-    options_[name] = {def, help, false};
+void Args::option(const std::string& name, const std::string& def, const std::string& help,
+                  const std::string& group) {
+    DCODR_CHECK(!options_.count(name), "internal: option --{} declared twice", name);
+    options_[name] = {def, help, group, false};
     order_.push_back(name);
 }
-void Args::flag(const std::string& name, const std::string& help) {
-    options_[name] = {"", help, true};
+void Args::flag(const std::string& name, const std::string& help, const std::string& group) {
+    DCODR_CHECK(!options_.count(name), "internal: option --{} declared twice", name);
+    options_[name] = {"", help, group, true};
     order_.push_back(name);
 }
 
@@ -33,8 +37,7 @@ bool Args::parse() {
             std::cout << help();
             return true;
         }
-        DCODR_CHECK(a.rfind("--", 0) == 0, "dcodr {}: unexpected argument '{}' (options start with --; see --help)",
-                    command_, a);
+        if (a.rfind("--", 0) != 0) usage_error("unexpected argument '{}' (options start with --; see --help)", a);
         std::string name = a.substr(2), value;
         bool inline_value = false;
         if (auto eq = name.find('='); eq != std::string::npos) {
@@ -46,16 +49,16 @@ bool Args::parse() {
         if (it == options_.end()) {
             std::string known;
             for (auto& n : order_) known += " --" + n;
-            fail("dcodr {}: unknown option --{}; known options:{}", command_, name, known);
+            usage_error("unknown option --{}; known options:{}", name, known);
         }
         if (it->second.is_flag) {
-            DCODR_CHECK(!inline_value || value == "true" || value == "false",
-                        "dcodr {}: --{} is a flag and takes no value", command_, name);
+            if (inline_value && value != "true" && value != "false")
+                usage_error("--{} is a flag and takes no value (or =true, =false)", name);
             values_[name] = inline_value ? value : "true";
             continue;
         }
         if (!inline_value) {
-            DCODR_CHECK(i + 1 < raw_.size(), "dcodr {}: option --{} needs a value", command_, name);
+            if (i + 1 >= raw_.size()) usage_error("option --{} needs a value", name);
             value = raw_[++i];
         }
         values_[name] = value;
@@ -78,7 +81,7 @@ std::int64_t Args::integer(const std::string& name) const {
         if (used == v.size()) return r;
     } catch (const std::exception&) {
     }
-    fail("dcodr {}: --{} expects an integer, got '{}'", command_, name, v);
+    usage_error("--{} expects an integer, got '{}'", name, v);
 }
 double Args::number(const std::string& name) const {
     std::string v = str(name);
@@ -88,17 +91,34 @@ double Args::number(const std::string& name) const {
         if (used == v.size()) return r;
     } catch (const std::exception&) {
     }
-    fail("dcodr {}: --{} expects a number, got '{}'", command_, name, v);
+    usage_error("--{} expects a number, got '{}'", name, v);
 }
 bool Args::enabled(const std::string& name) const { return str(name) == "true"; }
 bool Args::given(const std::string& name) const { return values_.count(name) > 0; }
 
 std::string Args::help() const {
-    std::string out = fmt::format("usage: dcodr {} [options]\n\n{}\n\noptions:\n", command_, summary_);
+    std::string out = fmt::format("usage: dcodr {} [options]\n\n{}\n", command_, summary_);
+    // Ungrouped options first, then the known groups in the order a run is described, then any
+    // other group in order of first use.
+    std::vector<std::string> groups = {"", "data", "model", "method", "optimisation", "evaluation", "output",
+                                       "runtime"};
     for (auto& n : order_) {
-        const Option& o = options_.at(n);
-        std::string left = o.is_flag ? "--" + n : fmt::format("--{} <{}>", n, o.default_value.empty() ? "value" : o.default_value);
-        out += fmt::format("  {:<34} {}\n", left, o.help);
+        const std::string& g = options_.at(n).group;
+        if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+    }
+    for (const auto& g : groups) {
+        const bool used = std::any_of(order_.begin(), order_.end(), [&](const std::string& n) {
+            return options_.at(n).group == g;
+        });
+        if (!used) continue;
+        out += fmt::format("\n{}:\n", g.empty() ? "options" : g + " options");
+        for (auto& n : order_) {
+            const Option& o = options_.at(n);
+            if (o.group != g) continue;
+            std::string left = o.is_flag ? "--" + n
+                                         : fmt::format("--{} <{}>", n, o.default_value.empty() ? "value" : o.default_value);
+            out += fmt::format("  {:<34} {}\n", left, o.help);
+        }
     }
     return out;
 }

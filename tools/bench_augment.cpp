@@ -36,7 +36,7 @@ int bench_augment_main(int argc, char** argv) {
     a.option("step-ms", "17.6", "the step time to compare with (PyTorch's GPU step: ../shared/docs/gpu.md)");
     if (a.parse()) return 0;
     const std::int64_t batch = a.integer("batch"), size = a.integer("image-size"), repeats = a.integer("repeats");
-    DCODR_CHECK(batch >= 1 && repeats >= 1, "--batch and --repeats: expected at least 1");
+    if (batch < 1 || repeats < 1) usage_error("--batch and --repeats: expected at least 1");
     const int max_threads = num_threads();
 
     data::Dataset ds = data::shapes::generate(std::max<std::int64_t>(batch * 4, 512), 7);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tensor/ops.h"
+#include "tools/args.h"
 
 namespace dcodr::tools {
 
@@ -76,35 +77,20 @@ double median_ms(int repeats, F&& f) {
 
 double gflops(double flop, double ms) { return flop / (ms * 1e6); }
 
-bool parse(int argc, char** argv, Options& o) {
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto value = [&](int& out) {
-            if (i + 1 >= argc) return false;
-            out = std::atoi(argv[++i]);
-            return out > 0;
-        };
-        if (a == "--quick") {
-            o.quick = true;
-        } else if (a == "--repeats") {
-            if (!value(o.repeats)) return false;
-        } else if (a == "--threads") {
-            if (!value(o.threads)) return false;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
 }  // namespace
 
 int bench_ops_main(int argc, char** argv) {
+    Args args("bench ops", "Time the kernels against the GEMM yardstick (JSON on stdout).", argc - 1, argv + 1);
+    args.option("repeats", "5", "timed runs of each kernel (the best and the median are reported)");
+    args.option("threads", "0", "CPU threads (0 = DCODR_THREADS or all cores)");
+    args.flag("quick", "small shapes and 1 repeat (unless --repeats is given): a smoke run");
+    if (args.parse()) return 0;
     Options o;
-    if (!parse(argc, argv, o)) {
-        std::fprintf(stderr, "usage: bench ops [--repeats N (default 5)] [--threads N] [--quick]\n");
-        return 2;
-    }
+    o.quick = args.enabled("quick");
+    o.repeats = static_cast<int>(args.integer("repeats"));
+    o.threads = static_cast<int>(args.integer("threads"));
+    if (o.repeats < 1 || o.repeats > 100000) usage_error("--repeats must be in [1, 100000], got {}", o.repeats);
+    if (o.threads < 0 || o.threads > 1024) usage_error("--threads must be in [0, 1024], got {}", o.threads);
     if (o.threads > 0) set_num_threads(o.threads);
     if (o.quick && o.repeats == 5) o.repeats = 1;
     std::int64_t mm = o.quick ? 256 : 1024, batch = o.quick ? 2 : 64, image = o.quick ? 32 : 64;

@@ -126,7 +126,7 @@ int bench_step_main(int argc, char** argv) {
     c.device = device_from(a);
     c.quiet = true;
     c.max_steps = 1 << 30;
-    DCODR_CHECK(a.integer("repeats") >= 1, "--repeats: expected at least 1, got {}", a.integer("repeats"));
+    if (a.integer("repeats") < 1) usage_error("--repeats: expected at least 1, got {}", a.integer("repeats"));
 #ifdef DCODR_WITH_CUDA
     if (c.device.is_cuda()) {
         cuda::set_allow_tf32(a.enabled("tf32"));

@@ -23,7 +23,7 @@ std::string take_file(int& argc, char**& argv, const char* command) {
     }
     for (int i = 0; i < argc; ++i)
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return "";
-    fail("expected a weights file first: dcodr {} FILE [options]", command);
+    usage_error("expected a weights file first: dcodr {} FILE [options]", command);
 }
 
 }  // namespace
@@ -34,7 +34,8 @@ int cmd_convert(int argc, char** argv) {
            "dcodr convert FILE --out x.safetensors (FILE first, then the options).\n"
            "Convert a PyTorch checkpoint (torch.save, zip or legacy layout; no Python needed) or any weights file\n"
            "dcodr reads to a safetensors file that dcodr and PyTorch (safetensors.torch.load_file) both open.\n"
-           "Float16/bfloat16 become float32, small integer types int64.",
+           "Float16/bfloat16 become float32 (unless --dtype), small integer types int64. A .safetensors input keeps\n"
+           "its metadata, so an encoder.safetensors converted with --dtype f16 still opens with dcodr encode.",
            argc, argv);
     a.option("out", "", "output .safetensors file (required)");
     a.option("key", "", "where the state dict sits in a .pth, keys joined by '/' (default: its 'state_dict' or "
@@ -43,11 +44,24 @@ int cmd_convert(int argc, char** argv) {
                               "removed; dcodr: the names dcodr train --init maps to (docs/pytorch-checkpoints.md)");
     a.option("prefix", "", "with --names dcodr/torchvision: use only names under this prefix, with it removed");
     a.option("map", "", "with --names dcodr/torchvision: prefix renames FROM=TO[,FROM=TO...]");
+    a.option("dtype", "f32", "how float tensors are stored: f32, f16 or bf16 (half the bytes, for inference; "
+                             "converted back to float32 when loaded; docs/embedding.md has the accuracy cost)");
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("out").empty(), "dcodr convert: --out is required");
+    if (a.str("out").empty()) usage_error("--out is required");
+    const std::string dtype = a.str("dtype");
+    if (dtype != "f32" && dtype != "f16" && dtype != "bf16") usage_error("--dtype must be f32, f16 or bf16, got '{}'", dtype);
+    const nn::FloatStorage storage = dtype == "f16"    ? nn::FloatStorage::f16
+                                     : dtype == "bf16" ? nn::FloatStorage::bf16
+                                                       : nn::FloatStorage::f32;
     nn::TorchLoadOptions opt;
     opt.key = a.str("key");
     nn::WeightsFile w = nn::read_weights_file(file, opt);
+    // A training checkpoint resumed from rounded weights and Adam moments would not continue the
+    // run it claims to; its encoder.safetensors is what inference wants.
+    DCODR_CHECK(storage == nn::FloatStorage::f32 || !w.metadata.count("dcodr.kind") ||
+                    w.metadata.at("dcodr.kind") != "checkpoint",
+                "dcodr convert: --dtype {} on the training checkpoint '{}' is refused (a resumed run would continue "
+                "from rounded weights and optimiser moments); convert its encoder.safetensors instead", dtype, file);
     nn::NameRules rules;
     rules.target = nn::parse_name_target(a.str("names"));
     rules.prefix = a.str("prefix");
@@ -62,16 +76,21 @@ int cmd_convert(int argc, char** argv) {
             ++dropped;
             continue;
         }
-        DCODR_CHECK(seen.insert(m.name).second, "dcodr convert: two tensors map to '{}'; use --prefix or --map",
+        DCODR_CHECK(seen.insert(m.name).second, "two tensors map to '{}'; use --prefix or --map",
                     m.name);
         out.push_back({m.name, t.tensor});
     }
-    DCODR_CHECK(!out.empty(), "dcodr convert: no tensors to write from '{}'", file);
-    nn::SafetensorsMetadata meta{{"format", "pt"}, {"dcodr.converted_from", file}};
+    DCODR_CHECK(!out.empty(), "no tensors to write from '{}'", file);
+    nn::SafetensorsMetadata meta = w.metadata;  // a .safetensors input's (dcodr.config, ...); empty otherwise
+    meta["format"] = "pt";
+    meta["dcodr.converted_from"] = file;
+    if (storage != nn::FloatStorage::f32) meta["dcodr.stored_dtype"] = dtype == "f16" ? "F16" : "BF16";
+    else meta.erase("dcodr.stored_dtype");
     if (!w.key.empty()) meta["dcodr.key"] = w.key;
-    nn::save_safetensors(a.str("out"), out, meta);
-    std::cerr << fmt::format("wrote {} tensors to {} (from {}, {}{}; {} not converted)\n", out.size(), a.str("out"),
-                             file, w.format, w.key.empty() ? "" : ", key '" + w.key + "'", dropped);
+    nn::save_safetensors(a.str("out"), out, meta, storage);
+    std::cerr << fmt::format("wrote {} tensors to {} (from {}, {}{}; {} not converted; floats as {})\n", out.size(),
+                             a.str("out"), file, w.format, w.key.empty() ? "" : ", key '" + w.key + "'", dropped,
+                             dtype);
     return 0;
 }
 

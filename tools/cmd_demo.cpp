@@ -4,49 +4,38 @@
 // side, with DCoDR's domain-swap grid. The two DCoDR variants' domain accuracy should sit near
 // chance and below the baseline's; attributes well above chance.
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 
 #include "data/image.h"
+#include "method/run_folder.h"
+#include "method/retrieval_picture.h"
 #include "method/translate.h"
 #include "nn/atomic_file.h"
 #include "tensor/ops.h"
 #include "tools/commands.h"
 #include "tools/common.h"
+#include "tools/option_checks.h"
+#include "tools/report_outputs.h"
 
 namespace dcodr::tools {
 
 namespace {
 
+// The run folder, the name in the table, and the two switches that make each method.
+struct Method {
+    const char* folder;
+    const char* name;
+    const char* loss;
+    bool reconstruction;
+};
+constexpr Method kMethods[] = {{"dcodr", "DCoDR", "domain_wise", true},
+                               {"domain_wise", "DCoDR-norec", "domain_wise", false},
+                               {"standard", "baseline", "standard", false}};
+
 // The demo's generator width: the paper's 256 costs ~10x more per step on a CPU (docs/results.md).
 constexpr const char* kDemoGenChannels = "8";
-
-// For a few test queries, their nearest train neighbours *of other domains*: with a
-// domain-invariant code they share colours, scale and orientation but not the shape.
-void save_retrieval_grid(const std::string& path, nn::DcodrEncoder& enc, const data::Dataset& train,
-                         const data::Dataset& test, std::int64_t image_size, Device device) {
-    const std::int64_t queries = 6, neighbours = 5;
-    Tensor tr = method::encode_dataset(enc, train, image_size, device);
-    std::vector<std::int64_t> q;
-    for (std::int64_t i = 0; i < queries && i < test.count; ++i) q.push_back(i * (test.count / queries));
-    Tensor tq = method::encode_dataset(enc, test.subset(q), image_size, device);
-    Tensor sims = kernels::matmul(tq, tr, false, true);
-    auto s = sims.to_vector();
-    std::vector<Tensor> rows;
-    data::ImageFormat fmt{image_size, image_size, 3};
-    for (std::size_t r = 0; r < q.size(); ++r) {
-        std::vector<std::pair<double, std::int64_t>> cand;
-        for (std::int64_t j = 0; j < train.count; ++j)
-            if (train.domains[j] != test.domains[q[r]]) cand.push_back({-s[r * train.count + j], j});
-        std::partial_sort(cand.begin(), cand.begin() + std::min<std::size_t>(neighbours, cand.size()), cand.end());
-        rows.push_back(data::load_batch(test, {q[r]}, fmt));
-        std::vector<std::int64_t> nn_idx;
-        for (std::int64_t k = 0; k < neighbours && k < static_cast<std::int64_t>(cand.size()); ++k)
-            nn_idx.push_back(cand[k].second);
-        rows.push_back(data::load_batch(train, nn_idx, fmt));
-    }
-    data::save_image_grid(path, kernels::concat(rows, 0), neighbours + 1);
-}
 
 }  // namespace
 
@@ -73,24 +62,26 @@ int cmd_demo(int argc, char** argv) {
 
     auto t0 = std::chrono::steady_clock::now();
     Device device = device_from(a);
+    const std::string out = a.str("out");
+    if (out.empty()) usage_error("--out must name an output folder, got an empty path");
+    // Bad options are refused before the output folder is made.
+    check_data_options(a);
+    train_config_from(a);
+    probe_config_from(a);
+    // The same guard as train's, before any work: locked against a second run, writable, stale
+    // temp files removed; for the demo's folder and each method's, where a `dcodr train` could
+    // point too.
+    method::RunFolder run_folder(out, /*resume=*/false);
+    std::deque<method::RunFolder> method_folders;
+    for (const Method& m : kMethods) method_folders.emplace_back(out + "/" + m.folder, /*resume=*/false);
     auto [train, test] = load_train_test(a);
     std::cerr << "dcodr demo | backends: " << compiled_backends() << " | device " << device.str() << " | threads "
               << num_threads() << "\ntrain: " << train.describe() << "\ntest:  " << test.describe() << "\n";
-    const std::string out = a.str("out");
-    std::filesystem::create_directories(out);
 
     std::vector<method::EvalReport> reports;
+    std::string batch_notes;  // which batches each method trained on, printed under the table
     json::Value results = json::Value::object();
-    // The run folder, the name in the table, and the two switches that make each method.
-    struct Method {
-        const char* folder;
-        const char* name;
-        const char* loss;
-        bool reconstruction;
-    };
-    for (const Method& m : {Method{"dcodr", "DCoDR", "domain_wise", true},
-                            Method{"domain_wise", "DCoDR-norec", "domain_wise", false},
-                            Method{"standard", "baseline", "standard", false}}) {
+    for (const Method& m : kMethods) {
         method::TrainConfig c = train_config_from(a);
         c.loss.mode = method::parse_contrastive_mode(m.loss);
         c.reconstruction.enabled = m.reconstruction;
@@ -104,8 +95,8 @@ int cmd_demo(int argc, char** argv) {
         const std::string name = m.name;
         auto report = method::evaluate(trainer.encoder(), train, test, c.image_size, probe_config_from(a), device,
                                        name, true);
-        save_retrieval_grid(c.out_dir + "/retrieval_other_domains.png", trainer.encoder(), train, test, c.image_size,
-                            device);
+        method::save_retrieval_picture(c.out_dir + "/retrieval_other_domains.png", trainer.encoder(), train, test,
+                                       c.image_size, device);
         json::Value r = report.to_json();
         if (trainer.decoder()) {
             write_translation_pictures(trainer.encoder(), *trainer.decoder(), test, 8, 10, c.out_dir + "/translate.png",
@@ -119,13 +110,17 @@ int cmd_demo(int argc, char** argv) {
         r["first_loss"] = steps.empty() ? 0.0 : steps.front().loss;
         r["last_loss"] = steps.empty() ? 0.0 : steps.back().loss;
         r["config"] = c.to_json();
+        r["batches"] = method::describe_batches(c, train.n_domains);
+        batch_notes += fmt::format("{:<12} {}\n", name + ":", method::describe_batches(c, train.n_domains));
+        r["folder"] = m.folder;
         results[name] = r;
         reports.push_back(report);
     }
     double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     results["total_seconds"] = total;
     nn::write_file_atomic(out + "/results.json", results.dump(2) + "\n");
-    std::cout << "\n" << method::format_reports(reports);
+    write_demo_report(out, results, device, command_line("demo", argc, argv));
+    std::cout << "\n" << method::format_reports(reports) << "batches (--sampler, --baseline-batch):\n" << batch_notes;
     if (results.contains("DCoDR"))
         std::cout << fmt::format("\nDCoDR reconstruction error on the test images (mean |x_hat - x|): {:.4f}\n",
                                  results.at("DCoDR").at("reconstruction_error").as_double());

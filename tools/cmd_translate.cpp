@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "data/captioned_grid.h"
 #include "data/image.h"
 #include "method/translate.h"
 #include "tools/commands.h"
@@ -23,8 +24,19 @@ void write_translation_pictures(nn::DcodrEncoder& encoder, nn::DcodrDecoder& dec
     std::vector<std::int64_t> row_ids = method::pick_rows(ds, rows);
     std::vector<std::int64_t> columns;
     for (std::int64_t d = 0; d < std::min(max_columns, decoder.config().n_domains); ++d) columns.push_back(d);
-    data::save_image_grid(out, method::domain_swap_tiles(encoder, decoder, ds, row_ids, columns, device),
-                          static_cast<std::int64_t>(columns.size()) + 1);
+    // The grid carries its legend: "input", then each column's domain (its name where the data has names).
+    Tensor swapped = method::domain_swap_tiles(encoder, decoder, ds, row_ids, columns, device);
+    std::vector<data::CaptionedTile> tiles;
+    for (std::int64_t i = 0; i < swapped.size(0); ++i) tiles.push_back({data::image_from_tensor(swapped.select(0, i)), {}});
+    data::CaptionedGridOptions grid;
+    grid.columns = static_cast<std::int64_t>(columns.size()) + 1;
+    grid.column_headers.push_back("input");
+    for (std::int64_t d : columns)
+        grid.column_headers.push_back(d < static_cast<std::int64_t>(ds.domain_names.size())
+                                          ? ds.domain_names[static_cast<std::size_t>(d)]
+                                          : fmt::format("domain {}", d));
+    grid.rule_after_column = 0;
+    data::save_png(out, data::make_captioned_grid(tiles, grid));
     data::save_image_grid(reconstruction_strip_path(out),
                           method::reconstruction_tiles(encoder, decoder, ds, row_ids, device),
                           static_cast<std::int64_t>(row_ids.size()));
@@ -38,12 +50,14 @@ int cmd_translate(int argc, char** argv) {
            argc, argv);
     a.option("weights", "", "checkpoint.safetensors of a run trained with --reconstruction (required)");
     add_data_options(a);
+    add_csv_image_size_option(a);
     a.option("rows", "8", "content images (spread over the data's domains)");
     a.option("columns", "10", "at most this many domains (the first ones)");
     a.option("out", "translate.png", "output PNG");
     add_runtime_options(a);
     if (a.parse()) return 0;
-    DCODR_CHECK(!a.str("weights").empty(), "dcodr translate: --weights is required");
+    if (a.str("weights").empty()) usage_error("--weights is required");
+    if (a.integer("rows") < 1 || a.integer("columns") < 1) usage_error("--rows and --columns must be at least 1");
     Device device = device_from(a);
     method::TrainConfig cfg;
     auto encoder = method::load_encoder(a.str("weights"), device, &cfg);

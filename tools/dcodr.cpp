@@ -3,11 +3,23 @@
 #include <iostream>
 
 #include "tensor/backend.h"
-#include "tensor/cpu/simd_info.h"
+#include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/version.h"
 
 namespace {
 
+#ifdef DCODR_INFERENCE_ONLY
+// meson -Dinference_only=true: the encoder as a component (docs/embedding.md).
+const char* kUsage =
+    "dcodr (inference-only build): encode images with a trained DCoDR encoder\n"
+    "\n"
+    "usage: dcodr <command> [options]   (dcodr <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  encode          images -> codes (.npy)\n"
+    "  version         build information\n";
+#else
 const char* kUsage =
     "dcodr: domain-wise contrastive disentanglement (DCoDR, Kahana & Hoshen, ECCV 2022)\n"
     "\n"
@@ -23,35 +35,45 @@ const char* kUsage =
     "  convert         a PyTorch checkpoint (.pth, no Python needed) -> .safetensors\n"
     "  inspect         list the tensors of a .pth / .safetensors / .npz file\n"
     "  bench           bench ops | bench step: kernel and training-step benchmarks\n"
-    "  version         build information\n";
+    "  version         version, backends compiled in, build type (also: dcodr --version)\n"
+    "\n"
+    "exit codes: 0 success, 1 failure (bad file, data, device, ...), 2 wrong command line\n";
+#endif
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace dcodr::tools;
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-        std::cout << kUsage;
+        (argc < 2 ? std::cerr : std::cout) << kUsage;
         return argc < 2 ? 2 : 0;
     }
     std::string cmd = argv[1];
     int n = argc - 2;
     char** rest = argv + 2;
+    // Every failure is reported once, as "dcodr <command>: error: <what>"; exit code 2 for a
+    // wrong command line (UsageError), 1 for anything else (README, "Exit codes").
     try {
+        if (cmd == "encode") return cmd_encode(n, rest);
+#ifndef DCODR_INFERENCE_ONLY
         if (cmd == "demo") return cmd_demo(n, rest);
         if (cmd == "train") return cmd_train(n, rest);
         if (cmd == "eval") return cmd_eval(n, rest);
-        if (cmd == "encode") return cmd_encode(n, rest);
         if (cmd == "translate") return cmd_translate(n, rest);
         if (cmd == "generate-data") return cmd_generate_data(n, rest);
         if (cmd == "bench") return cmd_bench(n, rest);
         if (cmd == "convert") return cmd_convert(n, rest);
         if (cmd == "inspect") return cmd_inspect(n, rest);
-        if (cmd == "version") {
-            std::cout << "dcodr 0.1.0, backends: " << dcodr::compiled_backends() << ", CPU threads "
-                      << dcodr::num_threads() << ", CPU SIMD: " << dcodr::cpu::simd_instructions() << "\n";
+#endif
+        if (cmd == "version" || cmd == "--version") {
+            if (n > 0) usage_error("takes no arguments, got '{}'", rest[0]);
+            std::cout << version_text() << "CPU threads: " << dcodr::num_threads() << "\n";
             return 0;
         }
-        std::cerr << "dcodr: unknown command '" << cmd << "'\n\n" << kUsage;
+        std::cerr << "dcodr: error: unknown command '" << cmd << "'\n\n" << kUsage;
+        return 2;
+    } catch (const UsageError& e) {
+        std::cerr << "dcodr " << cmd << ": error: " << e.what() << "\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "dcodr " << cmd << ": error: " << e.what() << "\n";

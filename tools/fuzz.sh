@@ -4,13 +4,13 @@
 # each seed corpus, two parsers at a time, niced. A finding stops that parser's run with the
 # sanitizer's report and leaves the input in build-asan/tests/fuzz/fuzz-crash-<parser>.bin.
 #   bash tools/fuzz.sh [seconds per parser, default 600] [parser...]
-# Parsers: npy npz safetensors json image csv. Summary lines: inputs run and time per parser.
+# Parsers: npy npz safetensors json image csv torch. Summary lines: inputs run and time per parser.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(npy npz safetensors json image csv)
+[ ${#targets[@]} -eq 0 ] && targets=(npy npz safetensors json image csv torch)
 build_dir="${DCODR_ASAN_BUILD_DIR:-build-asan}"
 if [ ! -f "$build_dir/build.ninja" ]; then
   meson setup "$build_dir" -Dcuda=disabled -Db_sanitize=address,undefined -Db_lundef=false \

@@ -9,20 +9,18 @@
 #include "method/evaluation.h"
 #include "method/trainer.h"
 #include "tools/args.h"
+#include "tools/runtime_options.h"  // checked_threads
 
 namespace dcodr::tools {
 
-// Values after merging a checkpoint's saved configuration on --resume are checked the same way.
+// The training options' ranges live with the options (method/train_options.h); values after
+// merging a checkpoint's saved configuration on --resume are checked the same way.
 void check_train_config(const method::TrainConfig& c);
 void check_probe_config(const method::ProbeConfig& p);
-// --threads: 0 keeps the default; above kMaxThreads is refused; above the machine's cores the
-// count is lowered to the cores with a note on stderr (1000 threads took 48 s for 2 steps).
-constexpr std::int64_t kMaxThreads = 1024;
-int checked_threads(std::int64_t requested);
 // --synthetic-count (the other data options are checked where they are used).
 void check_data_options(const Args& a);
 // For a CSV whose images differ in size: resize them to --image-size where the command has
-// that option (train, demo) instead of refusing.
+// that option (train, demo; eval, encode, translate when it is not 0) instead of refusing.
 data::CsvOptions csv_options_from(const Args& a);
 
 }  // namespace dcodr::tools

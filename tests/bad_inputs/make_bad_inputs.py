@@ -111,7 +111,7 @@ if WRITE:
         f.write(png(6, 5))
 put("huge_png.csv", b"path,domain\nsmall_a.png,0\nhuge.png,1\n", "a PNG of 100000 x 100000 pixels")
 # 9. Images of different sizes without a target size: the message names the flag to use.
-put("mixed_sizes.csv", b"path,domain\nsmall_a.png,0\nsmall_b.png,1\n", "dcodr train: --image-size")
+put("mixed_sizes.csv", b"path,domain\nsmall_a.png,0\nsmall_b.png,1\n", "target size (--image-size)")
 # 10. A CSV domain id that would size a per-class table of 10^11 entries.
 put("huge_domain.csv", b"path,domain\nsmall_a.png,0\nsmall_a.png,99999999999\n", "integer labels must be >= 0 and below 16777216")
 # 11. A CSV row naming a folder, not an image.
@@ -125,6 +125,10 @@ cases.append(("jpeg_huffman_overflow3.jpg", "a Huffman table with"))  # counts r
 # Also found by fuzz_image: an empty IDAT chunk made stb call memcpy(NULL, src, 0) (UBSan);
 # data/stb_impl.c skips zero-length copies. The file is refused as a corrupt PNG.
 cases.append(("png_empty_idat.png", "cannot decode image"))
+# Found by tools/fuzz-libfuzzer.sh: a 161-byte BMP whose header claims 8 x 16252680 pixels; stb
+# decoded it, padding with zeros, for minutes. data/image_limits.cpp compares the claim with the
+# file's size.
+cases.append(("bmp_forged_height.bmp", "bytes of pixel data"))
 
 # 12. Checkpoint metadata JSON that is not JSON, and a safetensors header that lies.
 put("truncated.json", b'{"depth": 50, "width": ', "")
