@@ -12,6 +12,16 @@ namespace dcodr::cpu {
 
 // Compiled with the project's flags like the GEMM in cpu/matmul.cpp, so it reports the paths
 // the GEMM's Eigen kernels take.
-std::string simd_instructions() { return Eigen::SimdInstructionSetsInUse(); }
+// Eigen's own string names AVX but not AVX2 or FMA, which are what -march=x86-64-v3 buys.
+std::string simd_instructions() {
+    std::string s = Eigen::SimdInstructionSetsInUse();
+#ifdef EIGEN_VECTORIZE_AVX2
+    s += ", AVX2";
+#endif
+#ifdef EIGEN_VECTORIZE_FMA
+    s += ", FMA";
+#endif
+    return s;
+}
 
 }  // namespace dcodr::cpu
