@@ -3,8 +3,8 @@
 # sanitized stage: the tests of everything that reads untrusted input (parsers, bad-input corpus,
 # fuzz harnesses, the CLI's refusals), the tensor/autograd core and a tiny train + resume, built
 # with AddressSanitizer + UBSan in ./build-sanitize (tools/run-sanitized-tests.sh --subset;
-# docs/reliability.md has its times), when DCODR_SANITIZED=1. Off by default until the stage has
-# been measured and passed end to end on an idle 2-core machine (issue 12's note says why).
+# docs/reliability.md has its times: 781 s build + 74 s tests on an idle 2-core machine).
+# DCODR_SKIP_SANITIZED=1 skips that stage (quick local runs).
 # CUDA tests report SKIP where no GPU is present. Arguments are passed to the main suite's
 # `meson test` (e.g. a test name); the sanitized stage always runs its whole suite.
 set -uo pipefail
@@ -17,8 +17,8 @@ status=${PIPESTATUS[0]}
 source tools/test-summary.sh
 summary="tests: $(test_counts "$log")"
 rm -f "$log"
-if [ "${DCODR_SANITIZED:-0}" != 1 ]; then
-  summary="$summary; sanitized stage not run (DCODR_SANITIZED=1 runs it)"
+if [ "${DCODR_SKIP_SANITIZED:-0}" = 1 ]; then
+  summary="$summary; sanitized stage skipped (DCODR_SKIP_SANITIZED=1)"
 else
   stage_log=$(mktemp)
   bash tools/run-sanitized-tests.sh --subset 2>&1 | tee "$stage_log"
