@@ -12,6 +12,7 @@
 #include "data/zip.h"
 #include "tensor/checked_math.h"
 #include "tensor/error.h"
+#include "tensor/utf8.h"
 
 namespace dcodr::data {
 
@@ -60,25 +61,6 @@ std::string NpyArray::descr() const {
 }
 
 namespace {
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        DCODR_CHECK(cp <= 0x10FFFF, "string array: invalid code point {}", cp);
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 // UTF-8 -> code points (names dcodr writes; invalid bytes are taken as Latin-1).
 std::vector<std::uint32_t> code_points(const std::string& s) {
