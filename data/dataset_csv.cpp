@@ -12,6 +12,7 @@
 #include "data/file_checks.h"
 #include "data/file_io.h"
 #include "data/image_limits.h"
+#include "data/jpeg_checks.h"
 #include "data/image.h"
 #include "tensor/error.h"
 
@@ -137,7 +138,7 @@ Dataset load_csv_dataset(const std::string& csv_path, const CsvOptions& opt) {
         }
         int w = 0, h = 0, n = 0;
         try {
-            check_jpeg_file(full);  // stbi_info parses the Huffman tables too
+            check_jpeg_file(full);  // stbi_info parses the Huffman tables too; refuse truncated files now
         } catch (const Error& e) {
             fail("'{}' line {}: {}", csv_path, r.line, e.what());
         }

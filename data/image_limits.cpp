@@ -1,9 +1,7 @@
 #include "data/image_limits.h"
 
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -65,69 +63,6 @@ std::string undecodable_file_reason(const std::string& path, const char* stb_rea
         std::fclose(f);
     }
     return undecodable_reason(head, n, stb_reason);
-}
-
-void check_jpeg_tables(const std::uint8_t* d, std::size_t n, const std::string& name) {
-    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return;
-    std::size_t p = 2;
-    while (p + 2 <= n) {
-        if (d[p] != 0xFF) {  // stb skips stray bytes between segments one at a time: so do we
-            ++p;
-            continue;
-        }
-        const std::uint8_t m = d[p + 1];
-        if (m == 0xFF) {  // fill byte
-            ++p;
-            continue;
-        }
-        if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // markers without a length
-            p += 2;
-            continue;
-        }
-        if (m == 0xD9) return;  // end of image
-        if (p + 4 > n) return;
-        const std::size_t len = (std::size_t{d[p + 2]} << 8) | d[p + 3];
-        if (m == 0xC4) {
-            // DHT, read the way stb reads it: per table a class/id byte, 16 code counts and the
-            // symbols, taken from the stream even past the segment's length (zeros past the end
-            // of the file), until the length is used up; a length that does not come out even
-            // makes stb stop, so the scan stops too.
-            long left = static_cast<long>(len) - 2;
-            std::size_t q = p + 4;
-            while (left > 0) {
-                std::size_t codes = 0;
-                for (std::size_t i = 1; i <= 16; ++i) codes += q + i < n ? d[q + i] : 0;
-                DCODR_CHECK(codes <= 256, "cannot decode image '{}': corrupt JPEG (a Huffman table with {} codes, at "
-                            "most 256)", name, codes);
-                q += 17 + codes;
-                left -= 17 + static_cast<long>(codes);
-            }
-            if (left != 0) return;
-            p = q;
-            continue;
-        }
-        p += 2 + len;
-        if (m == 0xDA) {  // entropy-coded data follows a scan header: skip to the next marker
-            while (p + 1 < n && !(d[p] == 0xFF && d[p + 1] != 0 && !(d[p + 1] >= 0xD0 && d[p + 1] <= 0xD7))) ++p;
-        }
-    }
-}
-
-void check_jpeg_file(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return;  // the caller's own open reports it
-    std::uint8_t magic[2] = {};
-    const bool jpeg = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0xFF && magic[1] == 0xD8;
-    std::vector<std::uint8_t> bytes;
-    if (jpeg && std::fseek(f, 0, SEEK_END) == 0) {
-        long size = std::ftell(f);
-        if (size > 0 && std::fseek(f, 0, SEEK_SET) == 0) {
-            bytes.resize(static_cast<std::size_t>(size));
-            bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
-        }
-    }
-    std::fclose(f);
-    if (!bytes.empty()) check_jpeg_tables(bytes.data(), bytes.size(), path);
 }
 
 }  // namespace dcodr::data

@@ -18,12 +18,6 @@ void check_image_dimensions(std::int64_t width, std::int64_t height, const std::
 // pixels took minutes and 390 MB (found by tools/fuzz-libfuzzer.sh). Other bytes pass untouched.
 void check_uncompressed_size(const std::uint8_t* bytes, std::size_t size, std::int64_t width, std::int64_t height,
                              const std::string& name);
-// Refuses a JPEG whose Huffman tables stb cannot hold: a DHT table with more than 256 codes
-// makes stb (the packaged 2022 version) write past its 257-entry size list, a heap overflow
-// found by tests/fuzz/fuzz_image. Non-JPEG bytes pass untouched.
-void check_jpeg_tables(const std::uint8_t* bytes, std::size_t size, const std::string& name);
-// The same for a file (read only when it starts like a JPEG).
-void check_jpeg_file(const std::string& path);
 // Why stb could not read `head` (the file's first bytes): names an oversized PNG's size,
 // otherwise stb's reason with the formats we accept.
 std::string undecodable_reason(const std::uint8_t* head, std::size_t n, const char* stb_reason);

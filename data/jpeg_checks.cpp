@@ -1,0 +1,161 @@
+#include "data/jpeg_checks.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "tensor/error.h"
+
+namespace dcodr::data {
+
+namespace {
+
+// The parts of a frame header (SOFn) the block count needs.
+struct Frame {
+    std::uint8_t marker = 0;  // 0: no frame seen
+    std::int64_t width = 0, height = 0;
+    std::vector<std::pair<int, int>> sampling;  // per component: horizontal, vertical (1..4)
+};
+
+bool is_restart(std::uint8_t m) { return m >= 0xD0 && m <= 0xD7; }
+
+// SOI, TEM and the restart markers carry no length.
+bool has_no_length(std::uint8_t m) { return m == 0xD8 || m == 0x01 || is_restart(m); }
+
+// Huffman-coded frames stb decodes: baseline, extended sequential, progressive.
+bool is_huffman_frame(std::uint8_t m) { return m == 0xC0 || m == 0xC1 || m == 0xC2; }
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// 8x8 blocks in the frame, each component counted at its own resolution, without the padding
+// to whole MCUs (a lower bound for both interleaved and single-component scans). 0 when the
+// header is one stb refuses by itself (zero size, sampling factors outside 1..4).
+std::int64_t frame_blocks(const Frame& f) {
+    if (f.width <= 0 || f.height <= 0 || f.sampling.empty()) return 0;
+    int hmax = 0, vmax = 0;
+    for (auto [h, v] : f.sampling) {
+        if (h < 1 || h > 4 || v < 1 || v > 4) return 0;
+        hmax = std::max(hmax, h);
+        vmax = std::max(vmax, v);
+    }
+    std::int64_t blocks = 0;  // <= 255 components x 8192 x 8192: fits easily
+    for (auto [h, v] : f.sampling)
+        blocks += ceil_div(ceil_div(f.width * h, hmax), 8) * ceil_div(ceil_div(f.height * v, vmax), 8);
+    return blocks;
+}
+
+constexpr std::size_t kUneven = static_cast<std::size_t>(-1);
+
+// A DHT segment read the way stb reads it: per table a class/id byte, 16 code counts and the
+// symbols, taken from the stream even past the segment's length (zeros past the end of the
+// file), until the length is used up. Returns where the tables end (past `n` in a truncated
+// file), or kUneven when the length does not come out even: stb refuses the file there itself.
+std::size_t check_huffman_tables(const std::uint8_t* d, std::size_t n, std::size_t p, const std::string& name) {
+    long left = static_cast<long>((std::size_t{d[p + 2]} << 8) | d[p + 3]) - 2;
+    std::size_t q = p + 4;
+    while (left > 0) {
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += q + i < n ? d[q + i] : 0;
+        DCODR_CHECK(codes <= 256, "cannot decode image '{}': corrupt JPEG (a Huffman table with {} codes, at most 256)",
+                    name, codes);
+        q += 17 + codes;
+        left -= 17 + static_cast<long>(codes);
+    }
+    if (q > n) return q;  // the file ends inside the tables
+    return left == 0 ? q : kUneven;
+}
+
+Frame read_frame(const std::uint8_t* d, std::size_t p, std::size_t end) {
+    Frame f;
+    if (p + 10 > end) return f;
+    f.marker = d[p + 1];
+    f.height = (std::int64_t{d[p + 5]} << 8) | d[p + 6];
+    f.width = (std::int64_t{d[p + 7]} << 8) | d[p + 8];
+    const std::size_t components = d[p + 9];
+    for (std::size_t i = 0; i < components && p + 12 + 3 * i < end; ++i) {
+        const std::uint8_t hv = d[p + 11 + 3 * i];
+        f.sampling.emplace_back(hv >> 4, hv & 15);
+    }
+    return f;
+}
+
+}  // namespace
+
+void check_jpeg(const std::uint8_t* d, std::size_t n, const std::string& name) {
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return;
+    Frame frame;
+    std::int64_t entropy_bytes = 0;  // scan data without stuffed zeros and restart markers
+    bool at_end_of_image = false;
+    std::size_t p = 2;
+    while (p + 1 < n) {
+        if (d[p] != 0xFF) {  // stb skips stray bytes between segments one at a time: so do we
+            ++p;
+            continue;
+        }
+        const std::uint8_t m = d[p + 1];
+        if (m == 0xFF) {  // fill byte
+            ++p;
+            continue;
+        }
+        if (has_no_length(m)) {
+            p += 2;
+            continue;
+        }
+        if (m == 0xD9) {
+            at_end_of_image = true;
+            break;
+        }
+        if (p + 4 > n) break;
+        if (m == 0xC4) {
+            p = check_huffman_tables(d, n, p, name);
+            if (p == kUneven) return;  // stb gives up on this table: nothing more to check
+            continue;
+        }
+        const std::size_t end = p + 2 + ((std::size_t{d[p + 2]} << 8) | d[p + 3]);
+        if (is_huffman_frame(m)) frame = read_frame(d, p, std::min(end, n));
+        p = end;
+        if (m == 0xDA) {  // entropy-coded data follows a scan header, up to the next marker
+            while (p + 1 < n) {
+                if (d[p] != 0xFF) {
+                    ++entropy_bytes, ++p;
+                } else if (d[p + 1] == 0x00) {
+                    ++entropy_bytes, p += 2;  // a stuffed 0xFF data byte
+                } else if (is_restart(d[p + 1])) {
+                    p += 2;
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+    DCODR_CHECK(at_end_of_image,
+                "cannot decode image '{}': the JPEG data ends before its end-of-image marker (a truncated file; "
+                "decoding it would fill the missing part with gray)",
+                name);
+    const std::int64_t blocks = is_huffman_frame(frame.marker) ? frame_blocks(frame) : 0;
+    const std::int64_t bits_per_block = frame.marker == 0xC2 ? 1 : 2;
+    DCODR_CHECK(entropy_bytes * 8 >= blocks * bits_per_block,
+                "cannot decode image '{}': a {} x {} {} JPEG has {} blocks of 8x8, which need at least {} bytes of "
+                "entropy-coded data; the file has {} (a truncated file or a forged header)",
+                name, frame.width, frame.height, frame.marker == 0xC2 ? "progressive" : "sequential", blocks,
+                ceil_div(blocks * bits_per_block, 8), entropy_bytes);
+}
+
+void check_jpeg_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return;  // the caller's own open reports it
+    std::uint8_t magic[2] = {};
+    const bool jpeg = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0xFF && magic[1] == 0xD8;
+    std::vector<std::uint8_t> bytes;
+    if (jpeg && std::fseek(f, 0, SEEK_END) == 0) {
+        long size = std::ftell(f);
+        if (size > 0 && std::fseek(f, 0, SEEK_SET) == 0) {
+            bytes.resize(static_cast<std::size_t>(size));
+            bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+        }
+    }
+    std::fclose(f);
+    if (!bytes.empty()) check_jpeg(bytes.data(), bytes.size(), path);
+}
+
+}  // namespace dcodr::data
