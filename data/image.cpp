@@ -12,6 +12,7 @@
 #include "data/file_io.h"
 #include "data/image_limits.h"
 #include "data/jpeg_checks.h"
+#include "data/png_checks.h"
 #include "tensor/error.h"
 
 namespace dcodr::data {
@@ -21,6 +22,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::strin
     DCODR_CHECK(size <= 0x7fffffff, "cannot decode image '{}': {} bytes is too large", name, size);
     int w = 0, h = 0, n = 0;
     check_jpeg(bytes, size, name);  // before stb parses it: stb pads truncated data, overflows on bad tables
+    check_png(bytes, size, name);   // stb allocates what a chunk's length claims before reading it
     DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n), "cannot decode image '{}': {}",
                 name, undecodable_reason(bytes, size, stbi_failure_reason()));
     check_image_dimensions(w, h, name);

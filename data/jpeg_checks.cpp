@@ -79,14 +79,24 @@ Frame read_frame(const std::uint8_t* d, std::size_t p, std::size_t end) {
     return f;
 }
 
+// Where the segments start after the start-of-image marker, or 0 when the bytes are not a JPEG.
+// stb reads the marker as 0xFF, any number of 0xFF fill bytes, then 0xD8, so a file that starts
+// FF FF FF D8 is a JPEG to it, and must be one here (the fuzzer's way around an earlier check).
+std::size_t after_start_of_image(const std::uint8_t* d, std::size_t n) {
+    if (n < 2 || d[0] != 0xFF) return 0;
+    std::size_t p = 1;
+    while (p < n && d[p] == 0xFF) ++p;
+    return p < n && d[p] == 0xD8 ? p + 1 : 0;
+}
+
 }  // namespace
 
 void check_jpeg(const std::uint8_t* d, std::size_t n, const std::string& name) {
-    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return;
+    std::size_t p = after_start_of_image(d, n);
+    if (p == 0) return;
     Frame frame;
     std::int64_t entropy_bytes = 0;  // scan data without stuffed zeros and restart markers
     bool at_end_of_image = false;
-    std::size_t p = 2;
     while (p + 1 < n) {
         if (d[p] != 0xFF) {  // stb skips stray bytes between segments one at a time: so do we
             ++p;
@@ -144,8 +154,7 @@ void check_jpeg(const std::uint8_t* d, std::size_t n, const std::string& name) {
 void check_jpeg_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return;  // the caller's own open reports it
-    std::uint8_t magic[2] = {};
-    const bool jpeg = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0xFF && magic[1] == 0xD8;
+    const bool jpeg = std::fgetc(f) == 0xFF;  // maybe a JPEG (after_start_of_image decides)
     std::vector<std::uint8_t> bytes;
     if (jpeg && std::fseek(f, 0, SEEK_END) == 0) {
         long size = std::ftell(f);

@@ -18,10 +18,11 @@ namespace dcodr::data {
 //    8x8 block of every component costs at least a 1-bit DC code, plus a 1-bit end-of-block code
 //    in a sequential frame. Progressive frames get the 1-bit bound only, since their AC scans
 //    may code thousands of empty blocks in a few bits (EOB runs).
-// Bytes that do not start with a JPEG's SOI marker pass untouched.
+// Bytes that do not start with a JPEG's SOI marker (after any 0xFF fill bytes, as stb reads it)
+// pass untouched.
 void check_jpeg(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 
-// The same for the file at `path` (read only when it starts like a JPEG); a file that cannot be
+// The same for the file at `path` (read only when its first byte is 0xFF); a file that cannot be
 // opened passes, for the caller's own open to report.
 void check_jpeg_file(const std::string& path);
 

@@ -112,6 +112,10 @@ TEST_CASE("a JPEG that ends before its end-of-image marker is refused as truncat
         CHECK_THAT(error_of(Bytes(whole.begin(), whole.begin() + static_cast<long>(keep))),
                    Contains("t.jpg") && Contains("ends before its end-of-image marker"));
     }
+    // stb reads 0xFF fill bytes before the start-of-image marker: so must the checks.
+    Bytes filled(whole.begin(), whole.begin() + static_cast<long>(whole.size() / 2));
+    filled.insert(filled.begin(), 2, 0xFF);
+    CHECK_THAT(error_of(filled), Contains("ends before its end-of-image marker"));
     // Bytes after the marker (some cameras append data) are not the image's business.
     Bytes trailing = whole;
     trailing.insert(trailing.end(), 100, 0xAB);

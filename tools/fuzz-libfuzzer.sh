@@ -24,7 +24,7 @@ command -v clang++ > /dev/null || { echo "fuzz-libfuzzer: needs clang++ (apt-get
 ninja -C "$base" libdcodr.a || exit 1
 
 # Everything that reads bytes from a file: the parsers and the data set loaders on top of them.
-parser_sources=(data/stb_impl.c data/file_io.cpp data/file_checks.cpp data/image_limits.cpp data/jpeg_checks.cpp data/image.cpp
+parser_sources=(data/stb_impl.c data/file_io.cpp data/file_checks.cpp data/image_limits.cpp data/jpeg_checks.cpp data/png_checks.cpp data/image.cpp
                 data/zip.cpp data/inflate.cpp data/npy.cpp data/csv.cpp data/dataset.cpp data/dataset_npz.cpp
                 data/dataset_csv.cpp nn/json.cpp nn/safetensors.cpp nn/pickle.cpp nn/torch_checkpoint.cpp
                 method/trainer.cpp)
