@@ -10,11 +10,21 @@ namespace dcodr::data {
 
 namespace {
 
-// The parts of a frame header (SOFn) the block count needs.
+// The parts of a frame header (SOFn) the checks need.
 struct Frame {
     std::uint8_t marker = 0;  // 0: no frame seen
     std::int64_t width = 0, height = 0;
     std::vector<std::pair<int, int>> sampling;  // per component: horizontal, vertical (1..4)
+    std::vector<int> ids, quant_tables;          // per component: its id and quantisation table
+};
+
+// Which tables the segments so far have defined. stb allocates its decoder state with malloc
+// and never checks that a scan's tables were defined, so an undefined one is read from
+// uninitialised memory: a fuzzed file then decoded differently from run to run, and an undefined
+// Huffman table's garbage offsets index past its arrays.
+struct DefinedTables {
+    bool huffman[2][4] = {};  // [DC = 0 / AC = 1][id]
+    bool quant[4] = {};
 };
 
 bool is_restart(std::uint8_t m) { return m >= 0xD0 && m <= 0xD7; }
@@ -50,10 +60,14 @@ constexpr std::size_t kUneven = static_cast<std::size_t>(-1);
 // symbols, taken from the stream even past the segment's length (zeros past the end of the
 // file), until the length is used up. Returns where the tables end (past `n` in a truncated
 // file), or kUneven when the length does not come out even: stb refuses the file there itself.
-std::size_t check_huffman_tables(const std::uint8_t* d, std::size_t n, std::size_t p, const std::string& name) {
+std::size_t check_huffman_tables(const std::uint8_t* d, std::size_t n, std::size_t p, DefinedTables& defined,
+                                 const std::string& name) {
     long left = static_cast<long>((std::size_t{d[p + 2]} << 8) | d[p + 3]) - 2;
     std::size_t q = p + 4;
     while (left > 0) {
+        const int table_class = q < n ? d[q] >> 4 : 0, id = q < n ? d[q] & 15 : 0;
+        if (table_class > 1 || id > 3) return kUneven;  // stb refuses these ("bad DHT header")
+        defined.huffman[table_class][id] = true;
         std::size_t codes = 0;
         for (std::size_t i = 1; i <= 16; ++i) codes += q + i < n ? d[q + i] : 0;
         DCODR_CHECK(codes <= 256, "cannot decode image '{}': corrupt JPEG (a Huffman table with {} codes, at most 256)",
@@ -65,6 +79,17 @@ std::size_t check_huffman_tables(const std::uint8_t* d, std::size_t n, std::size
     return left == 0 ? q : kUneven;
 }
 
+// DQT: per table a precision/id byte and 64 entries of 1 or 2 bytes. Tables stb refuses
+// (precision > 1, id > 3) end the walk over the segment; stb stops there too.
+void read_quant_tables(const std::uint8_t* d, std::size_t p, std::size_t end, DefinedTables& defined) {
+    for (std::size_t q = p + 4; q < end;) {
+        const int precision = d[q] >> 4, id = d[q] & 15;
+        if (precision > 1 || id > 3) return;
+        defined.quant[id] = true;
+        q += 1 + 64 * static_cast<std::size_t>(precision + 1);
+    }
+}
+
 Frame read_frame(const std::uint8_t* d, std::size_t p, std::size_t end) {
     Frame f;
     if (p + 10 > end) return f;
@@ -73,10 +98,42 @@ Frame read_frame(const std::uint8_t* d, std::size_t p, std::size_t end) {
     f.width = (std::int64_t{d[p + 7]} << 8) | d[p + 8];
     const std::size_t components = d[p + 9];
     for (std::size_t i = 0; i < components && p + 12 + 3 * i < end; ++i) {
-        const std::uint8_t hv = d[p + 11 + 3 * i];
-        f.sampling.emplace_back(hv >> 4, hv & 15);
+        const std::size_t c = p + 10 + 3 * i;
+        f.ids.push_back(d[c]);
+        f.sampling.emplace_back(d[c + 1] >> 4, d[c + 1] & 15);
+        f.quant_tables.push_back(d[c + 2]);
     }
     return f;
+}
+
+// A scan header (SOS) may only use tables defined before it (JPEG B.2.4): the quantisation
+// table of each of its components, a DC Huffman table unless it refines DC bits (progressive,
+// Ah > 0) or codes only AC (Ss > 0), an AC table unless it codes only DC (progressive, Ss = 0).
+// Headers stb refuses by themselves (unknown component, table id > 3) are left to stb.
+void check_scan_tables(const std::uint8_t* d, std::size_t p, std::size_t end, const Frame& frame,
+                       const DefinedTables& defined, const std::string& name) {
+    if (p + 5 > end) return;
+    const std::size_t components = d[p + 4];
+    const std::size_t spectral = p + 5 + 2 * components;  // Ss, Se, Ah/Al follow the components
+    if (spectral + 3 > end) return;
+    const bool progressive = frame.marker == 0xC2;
+    const int ss = d[spectral], ah = d[spectral + 2] >> 4;
+    const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
+    for (std::size_t i = 0; i < components; ++i) {
+        const int id = d[p + 5 + 2 * i], dc = d[p + 6 + 2 * i] >> 4, ac = d[p + 6 + 2 * i] & 15;
+        auto at = std::find(frame.ids.begin(), frame.ids.end(), id);
+        if (at == frame.ids.end() || dc > 3 || ac > 3) return;
+        const int quant = frame.quant_tables[static_cast<std::size_t>(at - frame.ids.begin())];
+        DCODR_CHECK(quant > 3 || defined.quant[quant],
+                    "cannot decode image '{}': corrupt JPEG (component {} uses quantisation table {}, which no DQT "
+                    "segment before its scan defines)", name, id, quant);
+        DCODR_CHECK(!uses_dc || defined.huffman[0][dc],
+                    "cannot decode image '{}': corrupt JPEG (a scan uses DC Huffman table {}, which no DHT segment "
+                    "before it defines)", name, dc);
+        DCODR_CHECK(!uses_ac || defined.huffman[1][ac],
+                    "cannot decode image '{}': corrupt JPEG (a scan uses AC Huffman table {}, which no DHT segment "
+                    "before it defines)", name, ac);
+    }
 }
 
 // Where the segments start after the start-of-image marker, or 0 when the bytes are not a JPEG.
@@ -95,6 +152,7 @@ void check_jpeg(const std::uint8_t* d, std::size_t n, const std::string& name) {
     std::size_t p = after_start_of_image(d, n);
     if (p == 0) return;
     Frame frame;
+    DefinedTables defined;
     std::int64_t entropy_bytes = 0;  // scan data without stuffed zeros and restart markers
     bool at_end_of_image = false;
     while (p + 1 < n) {
@@ -117,12 +175,14 @@ void check_jpeg(const std::uint8_t* d, std::size_t n, const std::string& name) {
         }
         if (p + 4 > n) break;
         if (m == 0xC4) {
-            p = check_huffman_tables(d, n, p, name);
+            p = check_huffman_tables(d, n, p, defined, name);
             if (p == kUneven) return;  // stb gives up on this table: nothing more to check
             continue;
         }
         const std::size_t end = p + 2 + ((std::size_t{d[p + 2]} << 8) | d[p + 3]);
         if (is_huffman_frame(m)) frame = read_frame(d, p, std::min(end, n));
+        if (m == 0xDB) read_quant_tables(d, p, std::min(end, n), defined);
+        if (m == 0xDA && is_huffman_frame(frame.marker)) check_scan_tables(d, p, std::min(end, n), frame, defined, name);
         p = end;
         if (m == 0xDA) {  // entropy-coded data follows a scan header, up to the next marker
             while (p + 1 < n) {

@@ -12,6 +12,8 @@ namespace dcodr::data {
 
 // Refuses, naming `name` and what is wrong:
 //  - a Huffman table (DHT) listing more than 256 codes (a heap overflow in stb);
+//  - a scan that uses a Huffman or quantisation table no earlier segment defines (stb would read
+//    its uninitialised memory in their place);
 //  - a file that ends inside its segments or entropy-coded data, before the end-of-image marker
 //    (a truncated file; Pillow refuses these too, "image file is truncated");
 //  - a Huffman-coded frame (SOF0/1/2) with fewer entropy-coded bits than its blocks need: every

@@ -27,15 +27,18 @@ void append(Bytes& b, std::initializer_list<int> v) {
 // A one-component JPEG with one DC Huffman code '0' (difference category 0) and, for a
 // sequential frame, one AC code '0' (end of block): each 8x8 block then costs exactly 2 bits
 // (sequential) or 1 bit (a progressive DC scan), the least the format allows, and decodes to
-// mid-gray. `scan` is the entropy-coded data.
-Bytes minimal_jpeg(int width, int height, bool progressive, const Bytes& scan) {
+// mid-gray. `scan` is the entropy-coded data. `without` drops a table: 'q' the quantisation
+// table, 'a' the AC Huffman table.
+Bytes minimal_jpeg(int width, int height, bool progressive, const Bytes& scan, char without = 0) {
     Bytes b;
     append(b, {0xFF, 0xD8});
-    append(b, {0xFF, 0xDB, 0x00, 0x43, 0x00});  // quantisation table 0, all ones
-    b.insert(b.end(), 64, 1);
+    if (without != 'q') {
+        append(b, {0xFF, 0xDB, 0x00, 0x43, 0x00});  // quantisation table 0, all ones
+        b.insert(b.end(), 64, 1);
+    }
     append(b, {0xFF, progressive ? 0xC2 : 0xC0, 0x00, 0x0B, 8, height >> 8, height & 255, width >> 8, width & 255, 1,
                1, 0x11, 0});
-    for (int table_class : progressive ? std::vector<int>{0x00} : std::vector<int>{0x00, 0x10}) {
+    for (int table_class : progressive || without == 'a' ? std::vector<int>{0x00} : std::vector<int>{0x00, 0x10}) {
         append(b, {0xFF, 0xC4, 0x00, 0x14, table_class, 1});  // one code of length 1 ...
         b.insert(b.end(), 15, 0);
         append(b, {0x00});  // ... for symbol 0
@@ -102,6 +105,14 @@ TEST_CASE("a progressive JPEG needs 1 bit per block: accepted at the bound, refu
     // Stuffed 0xFF bytes count once, restart markers not at all.
     CHECK(check_error(minimal_jpeg(32, 32, true, {0xFF, 0x00, 0x00})) == "(no error)");
     CHECK_THAT(check_error(minimal_jpeg(32, 32, true, {0xFF, 0x00, 0xFF, 0xD0})), Contains("the file has 1"));
+}
+
+TEST_CASE("a scan that uses a table no segment defined is refused (stb would read uninitialised memory)", "[jpeg]") {
+    REQUIRE(error_of(minimal_jpeg(16, 16, false, {0x00})) == "(no error)");
+    CHECK_THAT(error_of(minimal_jpeg(16, 16, false, {0x00}, 'a')), Contains("AC Huffman table 0"));
+    CHECK_THAT(error_of(minimal_jpeg(16, 16, false, {0x00}, 'q')), Contains("quantisation table 0"));
+    // A progressive DC scan needs no AC table (the 1-bit test above decodes without one).
+    CHECK_THAT(error_of(minimal_jpeg(32, 32, true, {0x00, 0x00}, 'q')), Contains("quantisation table 0"));
 }
 
 TEST_CASE("a JPEG that ends before its end-of-image marker is refused as truncated", "[jpeg]") {
