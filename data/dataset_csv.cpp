@@ -5,14 +5,11 @@
 #include <map>
 
 #include <fmt/ranges.h>
-#include <stb_image.h>
 
 #include "data/csv.h"
 #include "data/dataset.h"
 #include "data/file_checks.h"
 #include "data/file_io.h"
-#include "data/image_limits.h"
-#include "data/jpeg_checks.h"
 #include "data/image.h"
 #include "tensor/error.h"
 
@@ -132,20 +129,16 @@ Dataset load_csv_dataset(const std::string& csv_path, const CsvOptions& opt) {
         std::string full = (p.is_absolute() ? p : base / p).string();
         DCODR_CHECK(fs::exists(full), "'{}' line {}: image file '{}' does not exist", csv_path, r.line, full);
         try {
-            require_regular_file(full, "image file");  // stbi_info's fopen would block on a FIFO
+            require_regular_file(full, "image file");  // reading a FIFO would block forever
         } catch (const Error& e) {
             fail("'{}' line {}: {}", csv_path, r.line, e.what());
         }
         int w = 0, h = 0, n = 0;
         try {
-            check_jpeg_file(full);  // stbi_info parses the Huffman tables too; refuse truncated files now
-        } catch (const Error& e) {
-            fail("'{}' line {}: {}", csv_path, r.line, e.what());
-        }
-        DCODR_CHECK(stbi_info(full.c_str(), &w, &h, &n), "'{}' line {}: cannot read image '{}': {}", csv_path, r.line,
-                    full, undecodable_file_reason(full, stbi_failure_reason()));
-        try {
-            check_image_dimensions(w, h, full);
+            // The whole file, so that the structure checks see what stb would decode later.
+            const auto bytes = read_file(full);
+            const ImageHeader header = read_image_header(bytes.data(), bytes.size(), full);
+            w = header.width, h = header.height, n = header.channels;
         } catch (const Error& e) {
             fail("'{}' line {}: {}", csv_path, r.line, e.what());
         }

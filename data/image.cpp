@@ -17,17 +17,25 @@
 
 namespace dcodr::data {
 
-Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+ImageHeader read_image_header(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
     DCODR_CHECK(size > 0, "cannot decode image '{}': the file is empty", name);
     DCODR_CHECK(size <= 0x7fffffff, "cannot decode image '{}': {} bytes is too large", name, size);
+    // Before stb parses anything: stb trusts what headers claim (docs/reliability.md).
+    check_jpeg(bytes, size, name);        // truncated data, undefined tables, Huffman overflow
+    check_png(bytes, size, name);         // chunk lengths past the end of the file
+    check_pnm_header(bytes, size, name);  // numbers that overflow stb's int
+    ImageHeader h;
+    DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &h.width, &h.height, &h.channels),
+                "cannot decode image '{}': {}", name, undecodable_reason(bytes, size, stbi_failure_reason()));
+    check_image_dimensions(h.width, h.height, name);
+    check_uncompressed_size(bytes, size, h.width, h.height, name);
+    return h;
+}
+
+Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+    ImageHeader header = read_image_header(bytes, size, name);
     int w = 0, h = 0, n = 0;
-    check_jpeg(bytes, size, name);  // before stb parses it: stb pads truncated data, overflows on bad tables
-    check_png(bytes, size, name);   // stb allocates what a chunk's length claims before reading it
-    DCODR_CHECK(stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &n), "cannot decode image '{}': {}",
-                name, undecodable_reason(bytes, size, stbi_failure_reason()));
-    check_image_dimensions(w, h, name);
-    check_uncompressed_size(bytes, size, w, h, name);
-    int want = n <= 2 ? 1 : 3;  // drop alpha: the model sees gray or RGB only
+    int want = header.channels <= 2 ? 1 : 3;  // drop alpha: the model sees gray or RGB only
     unsigned char* px = stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &n, want);
     DCODR_CHECK(px, "cannot decode image '{}': {}", name, stbi_failure_reason());
     Image img = image_from_hwc(px, h, w, want);

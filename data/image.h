@@ -22,6 +22,12 @@ struct Image {
 
 // Decodes PNG, JPEG, BMP or PNM. Grayscale (with or without alpha) gives 1 channel, colour
 // gives 3 (alpha is dropped). `name` is used in error messages.
+// What an encoded image's header says, after every structure check (data/jpeg_checks.h,
+// png_checks.h, image_limits.h): the size and channels stb would decode. Throws naming `name`.
+struct ImageHeader {
+    int width = 0, height = 0, channels = 0;
+};
+ImageHeader read_image_header(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 Image decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 Image load_image(const std::string& path);
 

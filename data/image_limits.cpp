@@ -55,14 +55,23 @@ std::string undecodable_reason(const std::uint8_t* head, std::size_t n, const ch
     return fmt::format("{} (expected PNG or JPEG)", stb_reason ? stb_reason : "unknown");
 }
 
-std::string undecodable_file_reason(const std::string& path, const char* stb_reason) {
-    std::uint8_t head[24] = {};
-    std::size_t n = 0;
-    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-        n = std::fread(head, 1, sizeof head, f);
-        std::fclose(f);
+void check_pnm_header(const std::uint8_t* d, std::size_t n, const std::string& name) {
+    if (n < 2 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return;
+    // Read the way stb reads it: whitespace and '#' comments, then a run of digits, three times.
+    static const char* const fields[3] = {"width", "height", "maximum value"};
+    auto space = [](std::uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    std::size_t p = 2;
+    for (const char* field : fields) {
+        for (;;) {
+            while (p < n && space(d[p])) ++p;
+            if (p >= n || d[p] != '#') break;
+            while (p < n && d[p] != '\n' && d[p] != '\r') ++p;
+        }
+        std::size_t digits = 0;
+        for (; p < n && d[p] >= '0' && d[p] <= '9'; ++p) ++digits;
+        DCODR_CHECK(digits <= 9, "cannot decode image '{}': the PNM header's {} has {} digits (a corrupt header)",
+                    name, field, digits);
     }
-    return undecodable_reason(head, n, stb_reason);
 }
 
 }  // namespace dcodr::data

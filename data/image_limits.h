@@ -21,7 +21,8 @@ void check_uncompressed_size(const std::uint8_t* bytes, std::size_t size, std::i
 // Why stb could not read `head` (the file's first bytes): names an oversized PNG's size,
 // otherwise stb's reason with the formats we accept.
 std::string undecodable_reason(const std::uint8_t* head, std::size_t n, const char* stb_reason);
-// Same, reading the first bytes of the file at `path`.
-std::string undecodable_file_reason(const std::string& path, const char* stb_reason);
+// Refuses a binary PNM (P5/P6) whose header holds a number of more than 9 digits: stb reads them
+// into an int, and 10 digits overflow it (undefined behaviour; found by tools/fuzz-libfuzzer.sh).
+void check_pnm_header(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 
 }  // namespace dcodr::data

@@ -1,7 +1,6 @@
 #include "data/jpeg_checks.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <vector>
 
 #include "tensor/error.h"
@@ -209,22 +208,6 @@ void check_jpeg(const std::uint8_t* d, std::size_t n, const std::string& name) {
                 "entropy-coded data; the file has {} (a truncated file or a forged header)",
                 name, frame.width, frame.height, frame.marker == 0xC2 ? "progressive" : "sequential", blocks,
                 ceil_div(blocks * bits_per_block, 8), entropy_bytes);
-}
-
-void check_jpeg_file(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return;  // the caller's own open reports it
-    const bool jpeg = std::fgetc(f) == 0xFF;  // maybe a JPEG (after_start_of_image decides)
-    std::vector<std::uint8_t> bytes;
-    if (jpeg && std::fseek(f, 0, SEEK_END) == 0) {
-        long size = std::ftell(f);
-        if (size > 0 && std::fseek(f, 0, SEEK_SET) == 0) {
-            bytes.resize(static_cast<std::size_t>(size));
-            bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
-        }
-    }
-    std::fclose(f);
-    if (!bytes.empty()) check_jpeg(bytes.data(), bytes.size(), path);
 }
 
 }  // namespace dcodr::data

@@ -24,8 +24,4 @@ namespace dcodr::data {
 // pass untouched.
 void check_jpeg(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 
-// The same for the file at `path` (read only when its first byte is 0xFF); a file that cannot be
-// opened passes, for the caller's own open to report.
-void check_jpeg_file(const std::string& path);
-
 }  // namespace dcodr::data

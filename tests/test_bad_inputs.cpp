@@ -39,7 +39,7 @@ std::string corpus_dir() { return (fs::path(testing::fixture_path("")).parent_pa
 void load_any(const std::string& path) {
     auto ext = fs::path(path).extension().string();
     if (ext == ".npz" || ext == ".csv") data::load_dataset(path);
-    else if (ext == ".png" || ext == ".jpg" || ext == ".bmp") data::load_image(path);
+    else if (ext == ".png" || ext == ".jpg" || ext == ".bmp" || ext == ".pgm") data::load_image(path);
     else if (ext == ".json") {
         std::ifstream f(path);
         std::stringstream s;

@@ -103,7 +103,7 @@ TEST_CASE("csv data set errors name the CSV line and column", "[csv][dataset]") 
     write_text(dir + "/size.csv", "path,domain\na.png,0\nsmall.png,1\n");
     REQUIRE_THROWS_WITH(load_csv_dataset(dir + "/size.csv"), Contains("size.csv") && Contains("line 3"));
     write_text(dir + "/notimage.csv", "path,domain\nnotimage.csv,0\n");
-    REQUIRE_THROWS_WITH(load_csv_dataset(dir + "/notimage.csv"), Contains("line 2") && Contains("cannot read image"));
+    REQUIRE_THROWS_WITH(load_csv_dataset(dir + "/notimage.csv"), Contains("line 2") && Contains("cannot decode image"));
     write_text(dir + "/empty.csv", "path,domain\na.png,\n");
     REQUIRE_THROWS_WITH(load_csv_dataset(dir + "/empty.csv"),
                         Contains("empty.csv") && Contains("line 2") && Contains("'domain'"));
