@@ -3,8 +3,9 @@
 # step in PyTorch eager (tools/torch_step_reference.py --device cpu), alternated round by round
 # so that drift in the machine's speed (other tenants, clocks) hits both alike. Prints one JSON
 # object: each round's medians, the median over rounds, the ratio PyTorch / ours, and our
-# fraction of the cores' FMA peak (threads x nominal MHz x 32 FLOP/cycle: two 8-wide AVX2 FMA
-# units; the step's FLOP count comes from the reference's hooks, ~3x forward per view).
+# fraction of the cores' FMA peak (threads x nominal MHz x FLOP/cycle: two FMA units of 16 floats
+# = 64 on a CPU with AVX-512, of 8 floats = 32 with AVX2 only; the step's FLOP count comes from
+# the reference's hooks, ~3x forward per view). The peak is the CPU's, whatever the build uses.
 #
 #   tools/cpu-compare.sh                                   # the paper's step, 2 threads, 3 rounds
 #   ROUNDS=5 SHAPE="--depth 18 --images-per-domain 8" tools/cpu-compare.sh out.json
@@ -33,15 +34,20 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo | tr -d ' ')
-"$PYTHON" - "$work" "$ROUNDS" "$THREADS" "${mhz:-0}" "$out" <<'EOF'
-import json, statistics, sys
+flop_per_cycle=32
+grep -m1 '^flags' /proc/cpuinfo | grep -qw avx512f && flop_per_cycle=64
+"$PYTHON" - "$work" "$ROUNDS" "$THREADS" "${mhz:-0}" "$out" "$flop_per_cycle" "$BUILD/tools/dcodr" <<'EOF'
+import json, statistics, subprocess, sys
 work, rounds, threads, mhz, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+flop_per_cycle, dcodr = int(sys.argv[6]), sys.argv[7]
+simd = [l for l in subprocess.run([dcodr, "--version"], capture_output=True, text=True).stdout.splitlines()
+        if l.startswith("simd:")]
 ours = [json.load(open(f"{work}/ours.{r}.json")) for r in range(1, rounds + 1)]
 torch = [json.load(open(f"{work}/torch.{r}.json")) for r in range(1, rounds + 1)]
 o = [x["median_ms"] for x in ours]
 t = [x["median_ms"] for x in torch]
 gflop = torch[0]["step_gflop"]
-peak = threads * mhz * 1e-3 * 32   # GFLOP/s
+peak = threads * mhz * 1e-3 * flop_per_cycle   # GFLOP/s
 om, tm = statistics.median(o), statistics.median(t)
 r = {
     "comparison": "cpu_train_step",
@@ -55,7 +61,9 @@ r = {
     "torch_gflop_per_second": gflop / (tm / 1e3),
     "fma_peak_gflop_per_second": peak,
     "ours_fraction_of_peak": (gflop / (om / 1e3)) / peak if peak > 0 else None,
-    "peak_note": f"{threads} threads x {mhz:.0f} MHz (nominal, /proc/cpuinfo) x 32 FLOP/cycle (AVX2: 2 FMA x 8 floats x 2)",
+    "peak_note": f"{threads} threads x {mhz:.0f} MHz (nominal, /proc/cpuinfo) x {flop_per_cycle} FLOP/cycle "
+                 f"(2 FMA units x {flop_per_cycle // 4} floats x 2)",
+    "ours_build": simd[0] if simd else None,
     "ours_peak_allocated_bytes": ours[0].get("peak_allocated_bytes"),
     "torch_peak_rss_bytes": torch[0].get("peak_rss_bytes"),
     "torch_version": torch[0]["versions"]["torch"],

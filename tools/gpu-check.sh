@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # GPU check: run ON the GPU machine, from the repository root, with a build folder made on
-# the build machines (meson setup build-cuda -Dcuda=enabled && ninja -C build-cuda) carried
-# along. Builds nothing. Runs the CUDA tests, then the step benchmark (plain, with PyTorch's
-# cuDNN rules, and profiled per op), the host augmentation benchmark, and PyTorch's timing of
-# the same step, and a short `dcodr train` + `eval --device cuda`; writes logs, the JSON
-# results, comparison.json and summary.json into the folder given as the only argument.
+# the build machines (meson setup build-cuda -Dcuda=enabled -Dcpu_target=x86-64-v3 && ninja -C
+# build-cuda; v3 because the GPU host's CPU may lack the build machine's AVX-512) carried along.
+# Builds nothing. Runs the CUDA tests, then the step benchmark (plain, with PyTorch's cuDNN rules,
+# and profiled per op), the host augmentation benchmark, and PyTorch's timing of the same step,
+# and a short `dcodr train` + `eval --device cuda`; writes logs, the JSON results,
+# comparison.json and summary.json into the folder given as the only argument.
 # Sized to finish in under 5 minutes: tests 120 s, diagnosis reruns (only after a failure)
 # 2 x 45 s, then the benchmark, training and PyTorch runs of typically 10-30 s each (each
 # capped at BENCH_TIMEOUT, 75 s), all within TOTAL_BUDGET (480 s); override any of these.

@@ -4,12 +4,16 @@
 #include <cstring>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/simd_info.h"
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/philox.h"
 
 namespace dcodr {
 
 CpuBackend& cpu_backend() {
+    // Also links simd_info.cpp's load-time CPU check into every program that has a backend.
+    static const bool cpu_checked = (cpu::require_compiled_cpu_level(), true);
+    (void)cpu_checked;
     static CpuBackend backend;
     return backend;
 }
