@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <vector>
 
 #include "data/dataset.h"
@@ -49,23 +50,24 @@ Bytes minimal_jpeg(int width, int height, bool progressive, const Bytes& scan, c
     return b;
 }
 
-// The structure check alone, for scans stb would not decode.
-std::string check_error(const Bytes& jpeg) {
+// The message of the dcodr::Error that `f` throws, or "(no error)".
+std::string error_from(const std::function<void()>& f) {
     try {
-        data::check_jpeg(jpeg.data(), jpeg.size(), "t.jpg");
+        f();
     } catch (const Error& e) {
         return e.what();
     }
     return "(no error)";
 }
 
+// The structure check alone, for scans stb would not decode.
+std::string check_error(const Bytes& jpeg) {
+    return error_from([&] { data::check_jpeg(jpeg.data(), jpeg.size(), "t.jpg"); });
+}
+
+// The whole decode: the checks, then stb.
 std::string error_of(const Bytes& jpeg) {
-    try {
-        data::decode_image(jpeg.data(), jpeg.size(), "t.jpg");
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
+    return error_from([&] { data::decode_image(jpeg.data(), jpeg.size(), "t.jpg"); });
 }
 
 // A real picture, written by stb's baseline encoder: 3 components, 2x2 chroma subsampling.
@@ -135,8 +137,9 @@ TEST_CASE("a JPEG that ends before its end-of-image marker is refused as truncat
 
 TEST_CASE("an end-of-image marker inside a metadata segment is not the image's end", "[jpeg]") {
     // An EXIF thumbnail is a whole JPEG inside an APP1 segment; its markers must be skipped.
-    Bytes whole = stb_jpeg(24, 24), with_app1 = {0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x08, 0xFF, 0xD9, 0xFF, 0xD8, 0xFF, 0xD9};
-    with_app1.insert(with_app1.end(), whole.begin() + 2, whole.end());
+    const Bytes whole = stb_jpeg(24, 24);
+    Bytes with_app1(whole.begin() + 2, whole.end());
+    with_app1.insert(with_app1.begin(), {0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x08, 0xFF, 0xD9, 0xFF, 0xD8, 0xFF, 0xD9});
     CHECK(error_of(with_app1) == "(no error)");
     with_app1.resize(with_app1.size() - 2);
     CHECK_THAT(error_of(with_app1), Contains("ends before its end-of-image marker"));
