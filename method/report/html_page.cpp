@@ -73,9 +73,9 @@ void HtmlPage::table(const Table& t) {
         for (const auto& cell : row) {
             const char* tag = cell.header ? "th" : "td";
             body_ += fmt::format("<{}", tag);
-            if (!cell.css_class.empty()) body_ += " class=\"" + escape_markup(cell.css_class) + "\"";
+            if (!cell.css_class.empty()) body_ += fmt::format(" class=\"{}\"", escape_markup(cell.css_class));
             for (const auto& [name, value] : cell.attributes)
-                body_ += " " + escape_markup(name) + "=\"" + escape_markup(value) + "\"";
+                body_ += fmt::format(" {}=\"{}\"", escape_markup(name), escape_markup(value));
             body_ += fmt::format(">{}</{}>", escape_markup(cell.text), tag);
         }
         body_ += "</tr>\n";
