@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "tensor/cpu/conv_winograd.h"
 #include "tensor/ops.h"
 #include "tensor/reference/reference.h"
 #include "tests/test_util.h"
@@ -39,6 +40,12 @@ Conv2dParams params(std::int64_t stride, std::int64_t pad, std::int64_t dil = 1,
     return p;
 }
 
+Conv2dParams winograd_pads(std::int64_t pad_h, std::int64_t pad_w) {
+    Conv2dParams p;
+    p.pad_h = pad_h, p.pad_w = pad_w;
+    return p;
+}
+
 std::vector<Case> cases() {
     Conv2dParams rect;  // different parameters per axis
     rect.stride_h = 2, rect.stride_w = 1, rect.pad_h = 1, rect.pad_w = 2, rect.dil_h = 1, rect.dil_w = 2;
@@ -70,6 +77,12 @@ std::vector<Case> cases() {
         {"direct: 7x7 same, 3 outputs", {1, 2, 32, 32}, {3, 2, 7, 7}, params(1, 3)},
         {"direct: valid, non-square kernel", {1, 1, 36, 37}, {8, 1, 2, 5}, params(1, 0)},
         {"direct: padding wider than the kernel reach", {1, 1, 32, 31}, {1, 1, 3, 3}, params(1, 3)},
+        // 3x3 stride 1 with >= 16 channels each side: Winograd F(2x2, 3x3) (conv_winograd.h).
+        {"winograd: 3x3 same", {2, 16, 5, 6}, {16, 16, 3, 3}, params(1, 1)},
+        {"winograd: odd output, no padding", {1, 16, 7, 5}, {17, 16, 3, 3}, params(1, 0)},
+        {"winograd: padding 2", {1, 17, 4, 3}, {16, 17, 3, 3}, params(1, 2)},
+        {"winograd: per-axis padding", {1, 16, 5, 4}, {16, 16, 3, 3}, winograd_pads(2, 0)},
+        {"winograd: 1x1 plane", {3, 16, 1, 1}, {20, 16, 3, 3}, params(1, 1)},
     };
 }
 
@@ -148,7 +161,11 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
     for (const Big& c : {Big{{16, 8, 16, 16}, {8, 8, 3, 3}, params(1, 1)},
                          Big{{12, 8, 8, 8}, {16, 8, 3, 3}, params(2, 1)},
                          Big{{140, 4, 2, 2}, {4, 4, 3, 3}, params(1, 1)},
-                         Big{{10, 16, 4, 4}, {8, 16, 1, 1}, params(1, 0)}}) {
+                         Big{{10, 16, 4, 4}, {8, 16, 1, 1}, params(1, 0)},
+                         // Winograd: 7x7 tiles per image, 36 tile rows per chunk, so chunks
+                         // start and end inside images; and a 64x64 plane split over chunks.
+                         Big{{12, 16, 14, 14}, {24, 16, 3, 3}, params(1, 1)},
+                         Big{{1, 16, 64, 64}, {16, 16, 3, 3}, params(1, 1)}}) {
         INFO(shape_str(c.x) << " * " << shape_str(c.w));
         Tensor x = random_tensor(c.x, 7), w = random_tensor(c.w, 8);
         Tensor y = kernels::conv2d_forward(x, w, c.p);
@@ -182,4 +199,38 @@ TEST_CASE("conv2d handles an empty batch") {
     REQUIRE(y.shape() == Shape{0, 2, 5, 5});
     Tensor gw = kernels::conv2d_backward_filter(x, y, w.shape(), params(1, 1));
     REQUIRE(gw.to_vector() == std::vector<double>(54, 0.0));
+}
+
+// The Winograd kernels called directly, below the channel counts the dispatch sends them
+// (so they are checked whatever conv.cpp decides), against the direct-loop reference.
+TEST_CASE("Winograd F(2x2, 3x3) kernels match the reference at any channel count") {
+    struct W {
+        Shape x;
+        std::int64_t out, pad_h, pad_w;
+    };
+    int saved = num_threads();
+    std::uint64_t seed = 900;
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        for (const W& c : {W{{1, 1, 3, 3}, 1, 0, 0}, W{{2, 3, 6, 7}, 2, 1, 1}, W{{3, 2, 5, 5}, 5, 2, 2},
+                           W{{2, 4, 9, 4}, 3, 0, 2}, W{{5, 3, 2, 2}, 4, 1, 1}, W{{2, 2, 33, 40}, 3, 1, 0}}) {
+            INFO(shape_str(c.x) << " -> " << c.out << " channels, pad " << c.pad_h << "/" << c.pad_w << ", threads "
+                                << threads);
+            Conv2dParams p = winograd_pads(c.pad_h, c.pad_w);
+            Tensor x = random_tensor(c.x, seed++), w = random_tensor({c.out, c.x[1], 3, 3}, seed++);
+            Tensor ref_y = reference::conv2d_forward(x, w, p);
+            Tensor gy = random_tensor(ref_y.shape(), seed++);
+            conv_winograd::Shape4 s{c.x[0], c.x[1], c.x[2], c.x[3], c.out, ref_y.size(2), ref_y.size(3), c.pad_h,
+                                    c.pad_w};
+            Tensor y = Tensor::full(ref_y.shape(), 7.0, DType::f64);  // every output must be written
+            Tensor gx = Tensor::full(c.x, 7.0, DType::f64), gw = Tensor::full(w.shape(), 7.0, DType::f64);
+            conv_winograd::forward(x.data<double>(), w.data<double>(), y.data<double>(), s);
+            conv_winograd::backward_data(gy.data<double>(), w.data<double>(), gx.data<double>(), s);
+            conv_winograd::backward_filter(x.data<double>(), gy.data<double>(), gw.data<double>(), s);
+            REQUIRE_CLOSE(y, ref_y, 1e-12, 1e-12);
+            REQUIRE_CLOSE(gx, reference::conv2d_backward_data(gy, w, c.x, p), 1e-12, 1e-12);
+            REQUIRE_CLOSE(gw, reference::conv2d_backward_filter(x, gy, w.shape(), p), 1e-12, 1e-12);
+        }
+    }
+    set_num_threads(saved);
 }

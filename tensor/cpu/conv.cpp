@@ -23,7 +23,10 @@
 #include <vector>
 
 #include "tensor/cpu/conv_direct.h"
+#include "tensor/cpu/conv_winograd.h"
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/eigen_views.h"
+#include "tensor/cpu/scratch.h"
 
 namespace dcodr {
 
@@ -35,22 +38,8 @@ constexpr std::int64_t kTargetCols = 256;
 // Fewest GEMM columns per thread for which threads take separate images.
 constexpr std::int64_t kMinThreadCols = 64;
 
-template <class T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using CMat = Eigen::Map<const RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <class T>
-using MMat = Eigen::Map<RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-// A row-major [rows, cols] matrix view with leading dimension ld.
-template <class T>
-CMat<T> cmat(const T* p, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
-    return CMat<T>(p, rows, cols, Eigen::OuterStride<>(ld));
-}
-template <class T>
-MMat<T> mmat(T* p, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
-    return MMat<T>(p, rows, cols, Eigen::OuterStride<>(ld));
-}
+using eigen_views::cmat;
+using eigen_views::mmat;
 
 struct Geom {
     std::int64_t N, C, H, W, O, KH, KW, OH, OW, G, Cg, Og;
@@ -142,33 +131,6 @@ void col2im(const T* col, std::int64_t ldc, T* gx, const Geom& g) {
         }
     }
 }
-
-// A thread's scratch buffer: grows on demand and is not zero-filled (every user overwrites it).
-// It comes from the backend's caching allocator like tensors do: a fresh multi-MB block per
-// call would page-fault on every call (measured: layer3 backward-filter 95 -> 33 GFLOP/s).
-template <class T>
-struct Scratch {
-    T* p = nullptr;
-    std::int64_t n = 0;
-    Scratch() = default;
-    Scratch(Scratch&& o) noexcept : p(std::exchange(o.p, nullptr)), n(std::exchange(o.n, 0)) {}
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
-    ~Scratch() { release(); }
-    T* get(std::int64_t need) {
-        if (need > n) {
-            release();
-            p = static_cast<T*>(CpuBackend::cache().allocate(static_cast<std::size_t>(need) * sizeof(T)));
-            n = need;
-        }
-        return p;
-    }
-    void release() {
-        if (p) CpuBackend::cache().release(p, static_cast<std::size_t>(n) * sizeof(T));
-        p = nullptr;
-        n = 0;
-    }
-};
 
 // How images are split into GEMMs and over threads.
 struct Plan {
@@ -351,6 +313,20 @@ conv_direct::Shape4 direct_shape(const Geom& g) {
     return {g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.OH, g.OW, g.p.pad_h, g.p.pad_w};
 }
 
+// 3x3, stride 1, no dilation, one group, padding <= 2 (conv_winograd.h): Winograd F(2x2, 3x3)
+// does the arithmetic in 2.25x fewer multiply-adds. Below kWinogradMinChannels channels on
+// either side the GEMMs are too thin to carry the transforms' memory traffic.
+constexpr std::int64_t kWinogradMinChannels = 16;
+bool use_winograd(const Geom& g) {
+    const Conv2dParams& p = g.p;
+    return g.G == 1 && g.KH == 3 && g.KW == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 &&
+           p.dil_w == 1 && p.pad_h <= 2 && p.pad_w <= 2 && g.C >= kWinogradMinChannels &&
+           g.O >= kWinogradMinChannels;
+}
+conv_winograd::Shape4 winograd_shape(const Geom& g) {
+    return {g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.p.pad_h, g.p.pad_w};
+}
+
 }  // namespace
 
 // x: [N, C, H, W], w: [O, C/G, KH, KW] -> y: [N, O, OH, OW]. Reference: reference::conv2d_forward.
@@ -360,6 +336,7 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, con
     dispatch_floating(y.dtype(), "conv2d", [&](auto tag) {
         using T = decltype(tag);
         if (use_direct(g)) conv_direct::forward(x.data<T>(), w.data<T>(), y.data<T>(), direct_shape(g));
+        else if (use_winograd(g)) conv_winograd::forward(x.data<T>(), w.data<T>(), y.data<T>(), winograd_shape(g));
         else forward<T>(x, w, y, g);
     });
 }
@@ -372,6 +349,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor&
     dispatch_floating(gx.dtype(), "conv2d_backward_data", [&](auto tag) {
         using T = decltype(tag);
         if (use_direct(g)) conv_direct::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), direct_shape(g));
+        else if (use_winograd(g))
+            conv_winograd::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), winograd_shape(g));
         else backward_data<T>(gy, w, gx, g);
     });
 }
@@ -384,6 +363,8 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tenso
     dispatch_floating(gw.dtype(), "conv2d_backward_filter", [&](auto tag) {
         using T = decltype(tag);
         if (use_direct(g)) conv_direct::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), direct_shape(g));
+        else if (use_winograd(g))
+            conv_winograd::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), winograd_shape(g));
         else backward_filter<T>(x, gy, gw, g);
     });
 }
