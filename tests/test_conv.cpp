@@ -162,6 +162,9 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          Big{{12, 8, 8, 8}, {16, 8, 3, 3}, params(2, 1)},
                          Big{{140, 4, 2, 2}, {4, 4, 3, 3}, params(1, 1)},
                          Big{{10, 16, 4, 4}, {8, 16, 1, 1}, params(1, 0)},
+                         // Pointwise planes of 4 and 64 values: conv.cpp's fixed-length copies.
+                         Big{{40, 8, 2, 2}, {6, 8, 1, 1}, params(1, 0)},
+                         Big{{12, 4, 8, 8}, {5, 4, 1, 1}, params(1, 0)},
                          // Winograd: 7x7 tiles per image, 36 tile rows per chunk, so chunks
                          // start and end inside images; and a 64x64 plane split over chunks.
                          Big{{12, 16, 14, 14}, {24, 16, 3, 3}, params(1, 1)},
