@@ -117,17 +117,17 @@ void for_image_runs(const Tiling& tl, std::int64_t r0, std::int64_t r1, F&& seg)
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. V is [16][ld][channels]; buf is scratch.
 template <class T>
 void input_transform(const T* src, const Planes& in, const Tiling& tl, std::int64_t r0, std::int64_t r1, T* v,
-                     std::int64_t ld, std::vector<T>& buf) {
+                     std::int64_t ld, Scratch<T>& buf) {
     const std::int64_t C = in.channels, cols = 2 * tl.TX + 2, xs = ld * C;
     for_image_runs(tl, r0, r1, [&](std::int64_t n, std::int64_t ty0, std::int64_t ty1, std::int64_t t0) {
         const std::int64_t rows = 2 * (ty1 - ty0) + 2;
-        buf.resize(static_cast<std::size_t>(rows * cols * C));
-        to_channels_last(src + n * C * in.h * in.w, in, 2 * ty0, rows, cols, buf.data());
+        T* cl = buf.get(rows * cols * C);
+        to_channels_last(src + n * C * in.h * in.w, in, 2 * ty0, rows, cols, cl);
         for (std::int64_t ty = ty0; ty < ty1; ++ty)
             for (std::int64_t tx = 0; tx < tl.TX; ++tx) {
                 const T* d[4][4];
                 for (int k = 0; k < 4; ++k)
-                    for (int l = 0; l < 4; ++l) d[k][l] = buf.data() + ((2 * (ty - ty0) + k) * cols + 2 * tx + l) * C;
+                    for (int l = 0; l < 4; ++l) d[k][l] = cl + ((2 * (ty - ty0) + k) * cols + 2 * tx + l) * C;
                 T* out = v + (t0 + (ty - ty0) * tl.TX + tx) * C;
 #pragma omp simd
                 for (std::int64_t c = 0; c < C; ++c) {
@@ -153,16 +153,16 @@ void input_transform(const T* src, const Planes& in, const Tiling& tl, std::int6
 // with A = [1 0; 1 1; 1 -1; 0 -1]; outputs past the plane's edge read as 0. E is [16][ld][O].
 template <class T>
 void grad_transform(const T* gy, std::int64_t O, const Tiling& tl, std::int64_t r0, std::int64_t r1, T* e,
-                    std::int64_t ld, std::vector<T>& buf) {
+                    std::int64_t ld, Scratch<T>& buf) {
     const std::int64_t cols = 2 * tl.TX, xs = ld * O;
     const Planes in{O, tl.oh, tl.ow, 0, 0};
     for_image_runs(tl, r0, r1, [&](std::int64_t n, std::int64_t ty0, std::int64_t ty1, std::int64_t t0) {
         const std::int64_t rows = 2 * (ty1 - ty0);
-        buf.resize(static_cast<std::size_t>(rows * cols * O));
-        to_channels_last(gy + n * O * tl.oh * tl.ow, in, 2 * ty0, rows, cols, buf.data());
+        T* cl = buf.get(rows * cols * O);
+        to_channels_last(gy + n * O * tl.oh * tl.ow, in, 2 * ty0, rows, cols, cl);
         for (std::int64_t ty = ty0; ty < ty1; ++ty)
             for (std::int64_t tx = 0; tx < tl.TX; ++tx) {
-                const T* e00 = buf.data() + (2 * (ty - ty0) * cols + 2 * tx) * O;
+                const T* e00 = cl + (2 * (ty - ty0) * cols + 2 * tx) * O;
                 const T *e01 = e00 + O, *e10 = e00 + cols * O, *e11 = e10 + O;
                 T* out = e + (t0 + (ty - ty0) * tl.TX + tx) * O;
 #pragma omp simd
@@ -185,15 +185,15 @@ void grad_transform(const T* gy, std::int64_t O, const Tiling& tl, std::int64_t 
 // 0 1 -1 -1]; only outputs inside the oh x ow plane are written. dst is [N, channels, oh, ow].
 template <class T>
 void output_transform(const T* m, std::int64_t channels, std::int64_t ld, const Tiling& tl, std::int64_t r0,
-                      std::int64_t r1, T* dst, std::vector<T>& buf) {
+                      std::int64_t r1, T* dst, Scratch<T>& buf) {
     const std::int64_t cols = 2 * tl.TX, xs = ld * channels;
     for_image_runs(tl, r0, r1, [&](std::int64_t n, std::int64_t ty0, std::int64_t ty1, std::int64_t t0) {
         const std::int64_t rows = 2 * (ty1 - ty0);
-        buf.resize(static_cast<std::size_t>(rows * cols * channels));
+        T* cl = buf.get(rows * cols * channels);
         for (std::int64_t ty = ty0; ty < ty1; ++ty)
             for (std::int64_t tx = 0; tx < tl.TX; ++tx) {
                 const T* in = m + (t0 + (ty - ty0) * tl.TX + tx) * channels;
-                T* y00 = buf.data() + (2 * (ty - ty0) * cols + 2 * tx) * channels;
+                T* y00 = cl + (2 * (ty - ty0) * cols + 2 * tx) * channels;
                 T *y01 = y00 + channels, *y10 = y00 + cols * channels, *y11 = y10 + channels;
 #pragma omp simd
                 for (std::int64_t o = 0; o < channels; ++o) {
@@ -210,58 +210,78 @@ void output_transform(const T* m, std::int64_t channels, std::int64_t ld, const 
                     y11[o] = s1[1] - s1[2] - s1[3];
                 }
             }
-        from_channels_last(buf.data(), channels, cols, 2 * ty0, rows, tl.oh, tl.ow,
+        from_channels_last(cl, channels, cols, 2 * ty0, rows, tl.oh, tl.ow,
                            dst + n * channels * tl.oh * tl.ow);
     });
 }
 
 // U[xi][o][c] = (G g G^T)[xi] for every filter g = w[o][c], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// Per output channel, w[o] is first transposed to [9][C] so that the transform runs along
+// channels on contiguous vectors and writes U's rows contiguously (written filter by filter,
+// the 16 strided stores per filter made this 10 % of a layer3 convolution).
 template <class T>
 void filter_transform(const T* w, std::int64_t O, std::int64_t C, T* u) {
     const std::int64_t xs = O * C;
-#pragma omp parallel for if (O * C > 4096)
-    for (std::int64_t o = 0; o < O; ++o)
-        for (std::int64_t c = 0; c < C; ++c) {
-            const T* g = w + (o * C + c) * 9;
-            T gg[4][3];  // G g
-            for (int j = 0; j < 3; ++j) {
-                gg[0][j] = g[j];
-                gg[1][j] = T(0.5) * (g[j] + g[3 + j] + g[6 + j]);
-                gg[2][j] = T(0.5) * (g[j] - g[3 + j] + g[6 + j]);
-                gg[3][j] = g[6 + j];
-            }
-            T* out = u + o * C + c;
-            for (int i = 0; i < 4; ++i) {
-                out[(4 * i + 0) * xs] = gg[i][0];
-                out[(4 * i + 1) * xs] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
-                out[(4 * i + 2) * xs] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
-                out[(4 * i + 3) * xs] = gg[i][2];
+#pragma omp parallel if (O * C > 4096)
+    {
+        std::vector<T> taps(static_cast<std::size_t>(9 * C));
+#pragma omp for
+        for (std::int64_t o = 0; o < O; ++o) {
+            transpose(w + o * C * 9, std::int64_t{9}, C, std::int64_t{9}, taps.data(), C);
+            const T* g[9];
+            for (int k = 0; k < 9; ++k) g[k] = taps.data() + k * C;
+            T* out = u + o * C;
+#pragma omp simd
+            for (std::int64_t c = 0; c < C; ++c) {
+                T gg[4][3];  // G g
+                for (int j = 0; j < 3; ++j) {
+                    gg[0][j] = g[j][c];
+                    gg[1][j] = T(0.5) * (g[j][c] + g[3 + j][c] + g[6 + j][c]);
+                    gg[2][j] = T(0.5) * (g[j][c] - g[3 + j][c] + g[6 + j][c]);
+                    gg[3][j] = g[6 + j][c];
+                }
+                for (int i = 0; i < 4; ++i) {  // (G g) G^T
+                    out[(4 * i + 0) * xs + c] = gg[i][0];
+                    out[(4 * i + 1) * xs + c] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
+                    out[(4 * i + 2) * xs + c] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
+                    out[(4 * i + 3) * xs + c] = gg[i][2];
+                }
             }
         }
+    }
 }
 
-// gw[o][c] = G^T Mw[.][o][c] G: the 3x3 filter gradient from its 4x4 transformed sum.
+// gw[o][c] = G^T Mw[.][o][c] G: the 3x3 filter gradient from its 4x4 transformed sum, computed
+// along channels into [9][C] and transposed into gw's [C][9] per output channel.
 template <class T>
 void filter_gradient(const T* mw, std::int64_t O, std::int64_t C, T* gw) {
     const std::int64_t xs = O * C;
-#pragma omp parallel for if (O * C > 4096)
-    for (std::int64_t o = 0; o < O; ++o)
-        for (std::int64_t c = 0; c < C; ++c) {
-            const T* in = mw + o * C + c;
-            T gm[3][4];  // G^T m: rows a = m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3
-            for (int j = 0; j < 4; ++j) {
-                T m0 = in[j * xs], m1 = in[(4 + j) * xs], m2 = in[(8 + j) * xs], m3 = in[(12 + j) * xs];
-                gm[0][j] = m0 + T(0.5) * (m1 + m2);
-                gm[1][j] = T(0.5) * (m1 - m2);
-                gm[2][j] = T(0.5) * (m1 + m2) + m3;
+#pragma omp parallel if (O * C > 4096)
+    {
+        std::vector<T> taps(static_cast<std::size_t>(9 * C));
+#pragma omp for
+        for (std::int64_t o = 0; o < O; ++o) {
+            const T* in = mw + o * C;
+            T* g = taps.data();
+#pragma omp simd
+            for (std::int64_t c = 0; c < C; ++c) {
+                T gm[3][4];  // G^T m: rows m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3
+                for (int j = 0; j < 4; ++j) {
+                    T m0 = in[j * xs + c], m1 = in[(4 + j) * xs + c], m2 = in[(8 + j) * xs + c];
+                    T m3 = in[(12 + j) * xs + c];
+                    gm[0][j] = m0 + T(0.5) * (m1 + m2);
+                    gm[1][j] = T(0.5) * (m1 - m2);
+                    gm[2][j] = T(0.5) * (m1 + m2) + m3;
+                }
+                for (int a = 0; a < 3; ++a) {  // (G^T m) G
+                    g[(3 * a + 0) * C + c] = gm[a][0] + T(0.5) * (gm[a][1] + gm[a][2]);
+                    g[(3 * a + 1) * C + c] = T(0.5) * (gm[a][1] - gm[a][2]);
+                    g[(3 * a + 2) * C + c] = T(0.5) * (gm[a][1] + gm[a][2]) + gm[a][3];
+                }
             }
-            T* g = gw + (o * C + c) * 9;
-            for (int a = 0; a < 3; ++a) {
-                g[3 * a + 0] = gm[a][0] + T(0.5) * (gm[a][1] + gm[a][2]);
-                g[3 * a + 1] = T(0.5) * (gm[a][1] - gm[a][2]);
-                g[3 * a + 2] = T(0.5) * (gm[a][1] + gm[a][2]) + gm[a][3];
-            }
+            transpose(g, C, std::int64_t{9}, C, gw + o * C * 9, std::int64_t{9});
         }
+    }
 }
 
 // Calls body(thread, r0, r1) over chunks of tile rows covering [0, rows): each thread owns a
@@ -290,7 +310,7 @@ void convolve(const T* src, const Planes& in, const T* u, std::int64_t O, std::i
     const std::int64_t cin = rotated ? O : C, cout = rotated ? C : O;
     const int max_threads = std::max(1, omp_get_max_threads());
     std::vector<Scratch<T>> vs(max_threads), ms(max_threads);
-    std::vector<std::vector<T>> bufs(max_threads);
+    std::vector<Scratch<T>> bufs(max_threads);
     for_tile_chunks(N * tl.TY, tl.TX, [&](int t, std::int64_t r0, std::int64_t r1) {
         const std::int64_t ld = (r1 - r0) * tl.TX;
         T* v = vs[t].get(kXi * cin * ld);
@@ -336,7 +356,7 @@ void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
     const std::int64_t wsize = kXi * s.O * s.C;
     const int max_threads = std::max(1, omp_get_max_threads());
     std::vector<Scratch<T>> vs(max_threads), es(max_threads), acc(max_threads);
-    std::vector<std::vector<T>> bufs(max_threads);
+    std::vector<Scratch<T>> bufs(max_threads);
     std::vector<char> started(max_threads, 0);
     int threads = for_tile_chunks(s.N * tl.TY, tl.TX, [&](int t, std::int64_t r0, std::int64_t r1) {
         const std::int64_t ld = (r1 - r0) * tl.TX;
