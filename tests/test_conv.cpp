@@ -77,6 +77,10 @@ std::vector<Case> cases() {
         {"direct: 7x7 same, 3 outputs", {1, 2, 32, 32}, {3, 2, 7, 7}, params(1, 3)},
         {"direct: valid, non-square kernel", {1, 1, 36, 37}, {8, 1, 2, 5}, params(1, 0)},
         {"direct: padding wider than the kernel reach", {1, 1, 32, 31}, {1, 1, 3, 3}, params(1, 3)},
+        // 11 input planes: backward-data builds them in register blocks of 8 + 3; 5 outputs.
+        // 12 outputs: direct forward / backward-data (blocks 8 + 4), im2col backward-filter.
+        {"direct: 5x5, 12 outputs", {1, 3, 32, 32}, {12, 3, 5, 5}, params(1, 2)},
+        {"direct: blocks of planes, rows not a lane multiple", {2, 11, 33, 37}, {5, 11, 3, 3}, winograd_pads(1, 2)},
         // 3x3 stride 1 with >= 16 channels each side: Winograd F(2x2, 3x3) (conv_winograd.h).
         {"winograd: 3x3 same", {2, 16, 5, 6}, {16, 16, 3, 3}, params(1, 1)},
         {"winograd: odd output, no padding", {1, 16, 7, 5}, {17, 16, 3, 3}, params(1, 0)},

@@ -323,14 +323,19 @@ void backward_filter(const Tensor& xt, const Tensor& gyt, Tensor& gwt, const Geo
     }
 }
 
-// Few output channels on a large plane, stride 1, no dilation, one group: the direct loops of
-// conv_direct.h beat im2col + GEMM there (a GEMM of <= 8 rows is bound by the im2col buffer's
-// memory traffic; docs/performance.md has the numbers). Small planes keep im2col: batching
-// images into one GEMM serves them well.
-constexpr std::int64_t kDirectMaxOut = 8, kDirectMinPlane = 1024;
-bool use_direct(const Geom& g) {
+// Few output channels on a large plane, stride 1, no dilation, one group: the register-blocked
+// loops of conv_direct.h beat im2col + GEMM there (a GEMM of a few dozen rows is bound by the
+// im2col buffer's memory traffic: 25 x C rows of H*W values for a 5x5; docs/performance.md has
+// the numbers). Forward and backward-data (both correlations there) win up to 64 output
+// channels (DCoDR's generator's 5x5 256 -> 64 at 64x64: 1.4x and 2x); backward-filter only up to
+// 8 (it is load-bound: one load per multiply-add). Small planes keep im2col: batching images into
+// one GEMM serves them well. 3x3 kernels with enough channels go to Winograd first.
+constexpr std::int64_t kDirectMaxOut = 64, kDirectFilterMaxOut = 8, kDirectMinPlane = 1024;
+enum class Pass { forward, backward_data, backward_filter };
+bool use_direct(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
-    return g.G == 1 && g.O <= kDirectMaxOut && g.P >= kDirectMinPlane && p.stride_h == 1 && p.stride_w == 1 &&
+    const std::int64_t max_out = pass == Pass::backward_filter ? kDirectFilterMaxOut : kDirectMaxOut;
+    return g.G == 1 && g.O <= max_out && g.P >= kDirectMinPlane && p.stride_h == 1 && p.stride_w == 1 &&
            p.dil_h == 1 && p.dil_w == 1;
 }
 conv_direct::Shape4 direct_shape(const Geom& g) {
@@ -359,8 +364,9 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, con
     if (g.N == 0) return;
     dispatch_floating(y.dtype(), "conv2d", [&](auto tag) {
         using T = decltype(tag);
-        if (use_direct(g)) conv_direct::forward(x.data<T>(), w.data<T>(), y.data<T>(), direct_shape(g));
-        else if (use_winograd(g)) conv_winograd::forward(x.data<T>(), w.data<T>(), y.data<T>(), winograd_shape(g));
+        if (use_winograd(g)) conv_winograd::forward(x.data<T>(), w.data<T>(), y.data<T>(), winograd_shape(g));
+        else if (use_direct(g, Pass::forward))
+            conv_direct::forward(x.data<T>(), w.data<T>(), y.data<T>(), direct_shape(g));
         else forward<T>(x, w, y, g);
     });
 }
@@ -372,9 +378,10 @@ void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor&
     if (g.N == 0) return;
     dispatch_floating(gx.dtype(), "conv2d_backward_data", [&](auto tag) {
         using T = decltype(tag);
-        if (use_direct(g)) conv_direct::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), direct_shape(g));
-        else if (use_winograd(g))
+        if (use_winograd(g))
             conv_winograd::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), winograd_shape(g));
+        else if (use_direct(g, Pass::backward_data))
+            conv_direct::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), direct_shape(g));
         else backward_data<T>(gy, w, gx, g);
     });
 }
@@ -386,9 +393,10 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tenso
     if (g.N == 0) return fill(gw, 0.0);  // an empty batch contributes nothing
     dispatch_floating(gw.dtype(), "conv2d_backward_filter", [&](auto tag) {
         using T = decltype(tag);
-        if (use_direct(g)) conv_direct::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), direct_shape(g));
-        else if (use_winograd(g))
+        if (use_winograd(g))
             conv_winograd::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), winograd_shape(g));
+        else if (use_direct(g, Pass::backward_filter))
+            conv_direct::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), direct_shape(g));
         else backward_filter<T>(x, gy, gw, g);
     });
 }
