@@ -75,14 +75,13 @@ void for_channel_blocks(const Tensor& x, const Ncs& d, F body) {
     }
 }
 
-// The incoming gradient of one row: gy itself, or (fused ReLU) gy where relu_out > 0 and 0
-// elsewhere, masked into `scratch` (S values) so the loops that follow stay plain vector loops.
+// One row of the incoming gradient with the fused ReLU applied: gy where relu_out > 0, else 0,
+// written to dst (S values), which is returned.
 template <class T>
-const T* masked_row(const T* gs, const T* relu_out_row, T* scratch, std::int64_t S) {
-    if (!relu_out_row) return gs;
+const T* mask_row(const T* gs, const T* relu_out_row, T* dst, std::int64_t S) {
 #pragma omp simd
-    for (std::int64_t s = 0; s < S; ++s) scratch[s] = relu_out_row[s] > T(0) ? gs[s] : T(0);
-    return scratch;
+    for (std::int64_t s = 0; s < S; ++s) dst[s] = relu_out_row[s] > T(0) ? gs[s] : T(0);
+    return dst;
 }
 
 }  // namespace
@@ -210,7 +209,11 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
         const std::int64_t rows = d.N / groups, count = rows * d.S;
         for_channel_blocks(x, d, [&](std::int64_t c0, std::int64_t c1) {
             const std::size_t block = static_cast<std::size_t>(c1 - c0);
-            std::vector<T> scratch(pr ? static_cast<std::size_t>(d.S) : 0);
+            // With a fused ReLU the masked gradient is written once, by the first pass, where the
+            // second pass reads it back: into g_relu_in (an output anyway) or else into gx, which
+            // the second pass then overwrites in place. That is one read of gy and relu_out fewer
+            // than masking in both passes.
+            T* masked = pr ? (pgm ? pgm : pgx) : nullptr;
             // Per-group parameter gradients summed in T, as adding separate calls' results would.
             std::vector<T> gw_total(block, T(0)), gb_total(block, T(0)), tk(block), ta(block), tb(block);
             std::vector<A> sg(block), sgx(block);
@@ -222,7 +225,7 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
                 for (std::int64_t n = n0; n < n1; ++n)
                     for (std::int64_t c = c0; c < c1; ++c) {
                         const std::int64_t off = (n * d.C + c) * d.S;
-                        const T* gs = masked_row(pg + off, pr ? pr + off : nullptr, scratch.data(), d.S);
+                        const T* gs = pr ? mask_row(pg + off, pr + off, masked + off, d.S) : pg + off;
                         const T* xs = px + off;
                         const A mean = pm[g * d.C + c];
                         A row_g = 0, row_gx = 0;
@@ -250,13 +253,13 @@ void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Te
                     for (std::int64_t c = c0; c < c1; ++c) {
                         const std::size_t i = static_cast<std::size_t>(c - c0);
                         const std::int64_t off = (n * d.C + c) * d.S;
-                        const T* gs = masked_row(pg + off, pr ? pr + off : nullptr, scratch.data(), d.S);
+                        const T* gs = pr ? masked + off : pg + off;
                         const T* xs = px + off;
                         T* gxs = pgx + off;
                         const T k = tk[i], a = ta[i], b = tb[i];
+                        // gs may be gxs itself (fused ReLU, no g_relu_in): element by element in place.
 #pragma omp simd
                         for (std::int64_t s = 0; s < d.S; ++s) gxs[s] = gs[s] * k + xs[s] * a + b;
-                        if (pgm) std::copy(gs, gs + d.S, pgm + off);  // the masked gradient, already in cache
                     }
             }
             for (std::int64_t c = c0; c < c1; ++c) {
