@@ -85,6 +85,37 @@ TEST_CASE("conv2d kernels (im2col + GEMM and direct) match the reference on rand
     REQUIRE(direct_cases >= 10);
 }
 
+TEST_CASE("conv2d Winograd path (3x3, stride 1, >= 16 channels) matches the reference on random shapes") {
+    Dice dice(20261201);
+    std::uint64_t seed = 5000;
+    for (int trial = 0; trial < 12; ++trial) {
+        Conv2dParams p;
+        p.pad_h = dice(0, 2), p.pad_w = dice(0, 2);
+        const std::int64_t N = dice(1, 3), C = dice(16, 20), O = dice(16, 20);
+        const std::int64_t H = dice(std::max<std::int64_t>(1, 3 - 2 * p.pad_h), 11);
+        const std::int64_t W = dice(std::max<std::int64_t>(1, 3 - 2 * p.pad_w), 11);
+        const Shape xs{N, C, H, W}, ws{O, C, 3, 3};
+        INFO("trial " << trial << ": x " << shape_str(xs) << " w " << shape_str(ws) << " pad " << p.pad_h << "x"
+                      << p.pad_w);
+        Tensor x = random_tensor(xs, seed++), w = random_tensor(ws, seed++);
+        Tensor y = kernels::conv2d_forward(x, w, p);
+        Tensor gy = random_tensor(y.shape(), seed++);
+        REQUIRE_CLOSE(y, reference::conv2d_forward(x, w, p), kAtol64, kRtol64);
+        REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, xs, p), reference::conv2d_backward_data(gy, w, xs, p),
+                      kAtol64, kRtol64);
+        REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, ws, p), reference::conv2d_backward_filter(x, gy, ws, p),
+                      kAtol64, kRtol64);
+        // float32: the transforms add and halve in float; the error stays at the GEMM's level.
+        Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
+        REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, p).to(DType::f64), reference::conv2d_forward(xf, wf, p), 1e-5,
+                      1e-4);
+        REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, xs, p).to(DType::f64),
+                      reference::conv2d_backward_data(gyf, wf, xs, p), 1e-5, 1e-4);
+        REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, ws, p).to(DType::f64),
+                      reference::conv2d_backward_filter(xf, gyf, ws, p), 1e-4, 1e-4);
+    }
+}
+
 TEST_CASE("conv2d on a non-contiguous input matches the reference reading the same view") {
     // The reference reads x through its strides; the front-end makes it contiguous first.
     Tensor base = random_tensor({2, 9, 7, 3}, 5);
