@@ -39,9 +39,11 @@ echo "arm64: build took $(( $(date +%s) - start )) s"
 # float64 gradient checks), the file formats byte for byte (endianness, alignment, char
 # signedness live there), the build-info check that the NEON kernels are in. The rest (training,
 # probes, fixtures, fuzzers, cli_smoke: over 500 s under qemu against 27 s natively) runs with --all.
+# Not test_torch_checkpoint: one of its cases runs the trainer, whose data loader starts a thread,
+# and pthread_create never returns under qemu-user here (docs/arm64.md; killed after 33 min).
 fast=(test_build_info test_tensor test_elementwise test_reduce test_matmul test_conv test_pool
       test_batch_norm test_autograd test_gradcheck_ops test_npz
-      test_safetensors test_checkpoint test_torch_checkpoint test_image test_csv_dataset)
+      test_safetensors test_checkpoint test_image test_csv_dataset)
 if [ $# -eq 0 ]; then
   set -- "${fast[@]}"
 elif [ "$1" = "--all" ]; then
