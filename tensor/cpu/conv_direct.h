@@ -11,6 +11,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -150,32 +151,63 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
 }
 
 // gw[o, c, i, j] = sum over images and output pixels of gy[n, o] x shifted x[n, c]. Parallel
-// over input channels c (each owns gw[., c], so there is nothing to merge): per tap (i, j) and
-// block of output planes, the sums run over lane-wide vectors of gy and of the padded x plane,
-// kept in registers, and are reduced across lanes once at the end. gy is first copied with its
-// rows padded to whole lane blocks (zeros), so no block needs a tail.
+// over input channels c (each owns gw[., c], so there is nothing to merge). For one kernel row
+// i, a run of up to JB taps j and a block of OB output planes, the OB x JB sums are lane-wide
+// vectors held in registers while the images' rows stream past: each step loads OB vectors of gy
+// and JB (overlapping) vectors of the padded x row for OB x JB multiply-adds, and the lanes are
+// reduced once at the end. gy is first copied with its rows padded to whole lane blocks (zeros),
+// so no block needs a tail.
+// kLanes values of T as one GCC/Clang vector (AVX-512: one register of floats; NEON and AVX2
+// split it): an array of these stays in registers where a T[][kLanes] array was kept in memory
+// and stored back on every multiply-add (measured in the disassembly).
+template <class T>
+struct LanesOf;
+template <>
+struct LanesOf<float> {
+    typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
+};
+template <>
+struct LanesOf<double> {
+    typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
+};
+template <class T>
+using Lanes = typename LanesOf<T>::type;
+template <class T>
+inline Lanes<T> load_lanes(const T* p) {
+    Lanes<T> v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
 template <int OB, class T>
 void filter_taps(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std::int64_t OWP, std::int64_t o0,
                  std::int64_t c, T* gw) {
+    // At most 24 accumulators: with the OB gy vectors and an x vector, within AVX-512's 32 registers.
+    constexpr int JB = OB >= 8 ? 3 : 24 / OB;
     for (std::int64_t i = 0; i < k.KH; ++i)
-        for (std::int64_t j = 0; j < k.KW; ++j) {
-            T acc[OB][kLanes] = {};
+        for (std::int64_t j0 = 0; j0 < k.KW; j0 += JB) {
+            const std::int64_t jn = std::min<std::int64_t>(JB, k.KW - j0);
+            Lanes<T> acc[OB][JB] = {};
             for (std::int64_t n = 0; n < N; ++n)
                 for (std::int64_t oh = 0; oh < k.OH; ++oh) {
-                    const T* xr = xpc + (n * k.HP + oh + i) * k.WP + j;
+                    const T* xr = xpc + (n * k.HP + oh + i) * k.WP + j0;
                     const T* gr = gyp + ((n * k.O + o0) * k.OH + oh) * OWP;
-                    for (std::int64_t ow0 = 0; ow0 < OWP; ow0 += kLanes)
-                        for (int o = 0; o < OB; ++o) {
-                            const T* g = gr + o * k.OH * OWP + ow0;
-#pragma omp simd
-                            for (std::int64_t l = 0; l < kLanes; ++l) acc[o][l] += g[l] * xr[ow0 + l];
+                    for (std::int64_t ow0 = 0; ow0 < OWP; ow0 += kLanes) {
+                        Lanes<T> g[OB];
+                        for (int o = 0; o < OB; ++o) g[o] = load_lanes(gr + o * k.OH * OWP + ow0);
+                        for (int j = 0; j < JB; ++j) {
+                            if (j >= jn) break;
+                            const Lanes<T> xv = load_lanes(xr + ow0 + j);
+                            for (int o = 0; o < OB; ++o) acc[o][j] += g[o] * xv;
                         }
+                    }
                 }
-            for (int o = 0; o < OB; ++o) {
-                T sum = 0;
-                for (std::int64_t l = 0; l < kLanes; ++l) sum += acc[o][l];
-                gw[(((o0 + o) * k.C + c) * k.KH + i) * k.KW + j] = sum;
-            }
+            for (int o = 0; o < OB; ++o)
+                for (std::int64_t j = 0; j < jn; ++j) {
+                    T sum = 0;
+                    for (std::int64_t l = 0; l < kLanes; ++l) sum += acc[o][j][l];
+                    gw[(((o0 + o) * k.C + c) * k.KH + i) * k.KW + j0 + j] = sum;
+                }
         }
 }
 
