@@ -25,12 +25,20 @@ struct Shape4 {
 // backward-data is the full correlation of gy with the filter rotated by 180 degrees and its
 // channel axes swapped (padding KH-1-pad_h, KW-1-pad_w). Both run on `correlate` below.
 //
-// Output rows are built in blocks of kLanes columns for up to kBlock output channels, whose
-// kBlock x kLanes sums stay in registers: per input channel and tap, one load of kLanes shifted
-// input values feeds kBlock multiply-adds. (Looping tap by tap over whole output rows instead
-// loads and stores the output row for every multiply-add: measured 0.03-0.10 of the GEMM's speed.)
+// Output rows are built in blocks of columns for up to kBlock output channels, whose sums
+// stay in registers: per input channel and tap, one load of shifted input values feeds every
+// output channel's multiply-add. (Looping tap by tap over whole output rows instead loads and
+// stores the output row for every multiply-add: measured 0.03-0.10 of the GEMM's speed.)
 // Each output is still summed over (c, i, j) in that order from 0.
 constexpr std::int64_t kLanes = 16, kBlock = 8;
+// Columns per step of correlate_block for OB output planes: at least 8 lane vectors of sums,
+// so that 8 independent multiply-add chains hide the FMA latency (3 planes x 1 vector left the
+// 7x7 -> 3 forward latency-bound at ~0.4 of the GEMM's speed). The padded rows cover kMaxCols.
+constexpr std::int64_t kMaxCols = 4 * kLanes;
+template <int OB>
+constexpr std::int64_t block_cols() {
+    return OB >= 8 ? kLanes : OB >= 4 ? 2 * kLanes : 4 * kLanes;
+}
 
 struct Corr {
     std::int64_t C, H, W;           // input planes per image
@@ -41,7 +49,7 @@ struct Corr {
 
 inline Corr make_corr(std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t O, std::int64_t KH,
                       std::int64_t KW, std::int64_t OH, std::int64_t OW, std::int64_t pad_h, std::int64_t pad_w) {
-    const std::int64_t ow_blocks = (OW + kLanes - 1) / kLanes * kLanes;
+    const std::int64_t ow_blocks = (OW + kMaxCols - 1) / kMaxCols * kMaxCols;
     return {C, H, W, O, KH, KW, OH, OW, pad_h, pad_w, OH + KH - 1, ow_blocks + KW - 1};
 }
 
@@ -64,9 +72,10 @@ void pad_planes(const T* x, const Corr& k, T* xp) {
 // laid out [C][KH][KW][OB].
 template <int OB, class T>
 void correlate_block(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T* y) {
+    constexpr std::int64_t cols = block_cols<OB>();
     for (std::int64_t oh = 0; oh < k.OH; ++oh)
-        for (std::int64_t ow0 = 0; ow0 < k.OW; ow0 += kLanes) {
-            T acc[OB][kLanes] = {};
+        for (std::int64_t ow0 = 0; ow0 < k.OW; ow0 += cols) {
+            T acc[OB][cols] = {};
             for (std::int64_t c = 0; c < k.C; ++c)
                 for (std::int64_t i = 0; i < k.KH; ++i) {
                     const T* xr = xp + (c * k.HP + oh + i) * k.WP + ow0;
@@ -75,10 +84,10 @@ void correlate_block(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T
                         for (int o = 0; o < OB; ++o) {
                             const T wv = wr[j * OB + o];
 #pragma omp simd
-                            for (std::int64_t l = 0; l < kLanes; ++l) acc[o][l] += wv * xr[j + l];
+                            for (std::int64_t l = 0; l < cols; ++l) acc[o][l] += wv * xr[j + l];
                         }
                 }
-            const std::int64_t n = std::min(kLanes, k.OW - ow0);
+            const std::int64_t n = std::min(cols, k.OW - ow0);
             for (int o = 0; o < OB; ++o) std::copy_n(acc[o], n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
         }
 }
