@@ -39,6 +39,26 @@ std::int64_t conv_out(std::int64_t in, std::int64_t k, std::int64_t s, std::int6
 // float64 kernels vs float64 references: only the summation order differs.
 constexpr double kAtol64 = 1e-12, kRtol64 = 1e-10;
 
+// All three conv passes in float64 against the references, then float32 (forward and
+// backward-filter; backward-data too when asked) against the references on the rounded inputs.
+void require_conv_matches_reference(const Tensor& x, const Tensor& w, const Tensor& gy, const Conv2dParams& p,
+                                    bool float32_backward_data) {
+    const Shape &xs = x.shape(), &ws = w.shape();
+    REQUIRE_CLOSE(kernels::conv2d_forward(x, w, p), reference::conv2d_forward(x, w, p), kAtol64, kRtol64);
+    REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, xs, p), reference::conv2d_backward_data(gy, w, xs, p),
+                  kAtol64, kRtol64);
+    REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, ws, p), reference::conv2d_backward_filter(x, gy, ws, p),
+                  kAtol64, kRtol64);
+    Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
+    REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, p).to(DType::f64), reference::conv2d_forward(xf, wf, p), 1e-5,
+                  1e-4);
+    if (float32_backward_data)
+        REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, xs, p).to(DType::f64),
+                      reference::conv2d_backward_data(gyf, wf, xs, p), 1e-5, 1e-4);
+    REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, ws, p).to(DType::f64),
+                  reference::conv2d_backward_filter(xf, gyf, ws, p), 1e-4, 1e-4);
+}
+
 }  // namespace
 
 TEST_CASE("conv2d kernels (im2col + GEMM and direct) match the reference on random shapes") {
@@ -68,19 +88,9 @@ TEST_CASE("conv2d kernels (im2col + GEMM and direct) match the reference on rand
                       << "x" << p.stride_w << " pad " << p.pad_h << "x" << p.pad_w << " dil " << p.dil_h << "x"
                       << p.dil_w << " groups " << groups);
         Tensor x = random_tensor(xs, seed++), w = random_tensor(ws, seed++);
-        Tensor y = kernels::conv2d_forward(x, w, p);
-        Tensor gy = random_tensor(y.shape(), seed++);
-        REQUIRE_CLOSE(y, reference::conv2d_forward(x, w, p), kAtol64, kRtol64);
-        REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, xs, p), reference::conv2d_backward_data(gy, w, xs, p),
-                      kAtol64, kRtol64);
-        REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, ws, p), reference::conv2d_backward_filter(x, gy, ws, p),
-                      kAtol64, kRtol64);
+        Tensor gy = random_tensor(kernels::conv2d_forward(x, w, p).shape(), seed++);
         // float32: Eigen's float GEMM and the direct loops sum in float.
-        Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
-        REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, p).to(DType::f64), reference::conv2d_forward(xf, wf, p), 1e-5,
-                      1e-4);
-        REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, ws, p).to(DType::f64),
-                      reference::conv2d_backward_filter(xf, gyf, ws, p), 1e-4, 1e-4);
+        require_conv_matches_reference(x, w, gy, p, false);
     }
     REQUIRE(direct_cases >= 10);
 }
@@ -98,21 +108,9 @@ TEST_CASE("conv2d Winograd path (3x3, stride 1, >= 16 channels) matches the refe
         INFO("trial " << trial << ": x " << shape_str(xs) << " w " << shape_str(ws) << " pad " << p.pad_h << "x"
                       << p.pad_w);
         Tensor x = random_tensor(xs, seed++), w = random_tensor(ws, seed++);
-        Tensor y = kernels::conv2d_forward(x, w, p);
-        Tensor gy = random_tensor(y.shape(), seed++);
-        REQUIRE_CLOSE(y, reference::conv2d_forward(x, w, p), kAtol64, kRtol64);
-        REQUIRE_CLOSE(kernels::conv2d_backward_data(gy, w, xs, p), reference::conv2d_backward_data(gy, w, xs, p),
-                      kAtol64, kRtol64);
-        REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, ws, p), reference::conv2d_backward_filter(x, gy, ws, p),
-                      kAtol64, kRtol64);
+        Tensor gy = random_tensor(kernels::conv2d_forward(x, w, p).shape(), seed++);
         // float32: the transforms add and halve in float; the error stays at the GEMM's level.
-        Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
-        REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, p).to(DType::f64), reference::conv2d_forward(xf, wf, p), 1e-5,
-                      1e-4);
-        REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, xs, p).to(DType::f64),
-                      reference::conv2d_backward_data(gyf, wf, xs, p), 1e-5, 1e-4);
-        REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, ws, p).to(DType::f64),
-                      reference::conv2d_backward_filter(xf, gyf, ws, p), 1e-4, 1e-4);
+        require_conv_matches_reference(x, w, gy, p, true);
     }
 }
 

@@ -215,6 +215,18 @@ void output_transform(const T* m, std::int64_t channels, std::int64_t ld, const 
     });
 }
 
+// Calls body(o, taps) for every output channel o of a 3x3 filter bank, threaded when the bank
+// is large; taps is the calling thread's scratch of 9 x C values.
+template <class T, class F>
+void for_filters(std::int64_t O, std::int64_t C, F&& body) {
+#pragma omp parallel if (O * C > 4096)
+    {
+        std::vector<T> taps(static_cast<std::size_t>(9 * C));
+#pragma omp for
+        for (std::int64_t o = 0; o < O; ++o) body(o, taps.data());
+    }
+}
+
 // U[xi][o][c] = (G g G^T)[xi] for every filter g = w[o][c], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // Per output channel, w[o] is first transposed to [9][C] so that the transform runs along
 // channels on contiguous vectors and writes U's rows contiguously (written filter by filter,
@@ -222,33 +234,28 @@ void output_transform(const T* m, std::int64_t channels, std::int64_t ld, const 
 template <class T>
 void filter_transform(const T* w, std::int64_t O, std::int64_t C, T* u) {
     const std::int64_t xs = O * C;
-#pragma omp parallel if (O * C > 4096)
-    {
-        std::vector<T> taps(static_cast<std::size_t>(9 * C));
-#pragma omp for
-        for (std::int64_t o = 0; o < O; ++o) {
-            transpose(w + o * C * 9, std::int64_t{9}, C, std::int64_t{9}, taps.data(), C);
-            const T* g[9];
-            for (int k = 0; k < 9; ++k) g[k] = taps.data() + k * C;
-            T* out = u + o * C;
+    for_filters<T>(O, C, [&](std::int64_t o, T* taps) {
+        transpose(w + o * C * 9, std::int64_t{9}, C, std::int64_t{9}, taps, C);
+        const T* g[9];
+        for (int k = 0; k < 9; ++k) g[k] = taps + k * C;
+        T* out = u + o * C;
 #pragma omp simd
-            for (std::int64_t c = 0; c < C; ++c) {
-                T gg[4][3];  // G g
-                for (int j = 0; j < 3; ++j) {
-                    gg[0][j] = g[j][c];
-                    gg[1][j] = T(0.5) * (g[j][c] + g[3 + j][c] + g[6 + j][c]);
-                    gg[2][j] = T(0.5) * (g[j][c] - g[3 + j][c] + g[6 + j][c]);
-                    gg[3][j] = g[6 + j][c];
-                }
-                for (int i = 0; i < 4; ++i) {  // (G g) G^T
-                    out[(4 * i + 0) * xs + c] = gg[i][0];
-                    out[(4 * i + 1) * xs + c] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
-                    out[(4 * i + 2) * xs + c] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
-                    out[(4 * i + 3) * xs + c] = gg[i][2];
-                }
+        for (std::int64_t c = 0; c < C; ++c) {
+            T gg[4][3];  // G g
+            for (int j = 0; j < 3; ++j) {
+                gg[0][j] = g[j][c];
+                gg[1][j] = T(0.5) * (g[j][c] + g[3 + j][c] + g[6 + j][c]);
+                gg[2][j] = T(0.5) * (g[j][c] - g[3 + j][c] + g[6 + j][c]);
+                gg[3][j] = g[6 + j][c];
+            }
+            for (int i = 0; i < 4; ++i) {  // (G g) G^T
+                out[(4 * i + 0) * xs + c] = gg[i][0];
+                out[(4 * i + 1) * xs + c] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
+                out[(4 * i + 2) * xs + c] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
+                out[(4 * i + 3) * xs + c] = gg[i][2];
             }
         }
-    }
+    });
 }
 
 // gw[o][c] = G^T Mw[.][o][c] G: the 3x3 filter gradient from its 4x4 transformed sum, computed
@@ -256,32 +263,26 @@ void filter_transform(const T* w, std::int64_t O, std::int64_t C, T* u) {
 template <class T>
 void filter_gradient(const T* mw, std::int64_t O, std::int64_t C, T* gw) {
     const std::int64_t xs = O * C;
-#pragma omp parallel if (O * C > 4096)
-    {
-        std::vector<T> taps(static_cast<std::size_t>(9 * C));
-#pragma omp for
-        for (std::int64_t o = 0; o < O; ++o) {
-            const T* in = mw + o * C;
-            T* g = taps.data();
+    for_filters<T>(O, C, [&](std::int64_t o, T* g) {
+        const T* in = mw + o * C;
 #pragma omp simd
-            for (std::int64_t c = 0; c < C; ++c) {
-                T gm[3][4];  // G^T m: rows m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3
-                for (int j = 0; j < 4; ++j) {
-                    T m0 = in[j * xs + c], m1 = in[(4 + j) * xs + c], m2 = in[(8 + j) * xs + c];
-                    T m3 = in[(12 + j) * xs + c];
-                    gm[0][j] = m0 + T(0.5) * (m1 + m2);
-                    gm[1][j] = T(0.5) * (m1 - m2);
-                    gm[2][j] = T(0.5) * (m1 + m2) + m3;
-                }
-                for (int a = 0; a < 3; ++a) {  // (G^T m) G
-                    g[(3 * a + 0) * C + c] = gm[a][0] + T(0.5) * (gm[a][1] + gm[a][2]);
-                    g[(3 * a + 1) * C + c] = T(0.5) * (gm[a][1] - gm[a][2]);
-                    g[(3 * a + 2) * C + c] = T(0.5) * (gm[a][1] + gm[a][2]) + gm[a][3];
-                }
+        for (std::int64_t c = 0; c < C; ++c) {
+            T gm[3][4];  // G^T m: rows m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3
+            for (int j = 0; j < 4; ++j) {
+                T m0 = in[j * xs + c], m1 = in[(4 + j) * xs + c], m2 = in[(8 + j) * xs + c];
+                T m3 = in[(12 + j) * xs + c];
+                gm[0][j] = m0 + T(0.5) * (m1 + m2);
+                gm[1][j] = T(0.5) * (m1 - m2);
+                gm[2][j] = T(0.5) * (m1 + m2) + m3;
             }
-            transpose(g, C, std::int64_t{9}, C, gw + o * C * 9, std::int64_t{9});
+            for (int a = 0; a < 3; ++a) {  // (G^T m) G
+                g[(3 * a + 0) * C + c] = gm[a][0] + T(0.5) * (gm[a][1] + gm[a][2]);
+                g[(3 * a + 1) * C + c] = T(0.5) * (gm[a][1] - gm[a][2]);
+                g[(3 * a + 2) * C + c] = T(0.5) * (gm[a][1] + gm[a][2]) + gm[a][3];
+            }
         }
-    }
+        transpose(g, C, std::int64_t{9}, C, gw + o * C * 9, std::int64_t{9});
+    });
 }
 
 // Calls body(thread, r0, r1) over chunks of tile rows covering [0, rows): each thread owns a
