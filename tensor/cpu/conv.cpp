@@ -1,4 +1,6 @@
-// 2-D convolution on the CPU: im2col + Eigen GEMM.
+// 2-D convolution on the CPU. The entry points at the bottom pick, per pass, Winograd
+// F(2x2, 3x3) (conv_winograd.h), the register-blocked direct loops (conv_direct.h) or, for
+// everything else, the im2col + Eigen GEMM below (docs/design.md has the rule and why).
 //
 // Per group g, one image's output is W_g [Og, K] · col_g [K, P] with K = Cg·kH·kW and
 // P = OH·OW. Deep layers have tiny P (4 at ResNet's last stage), where a GEMM per image is a
