@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "tensor/cpu/scratch.h"
+
 namespace dcodr::conv_direct {
 
 struct Shape4 {
@@ -44,7 +46,7 @@ struct Corr {
     std::int64_t C, H, W;           // input planes per image
     std::int64_t O, KH, KW;         // output planes, kernel
     std::int64_t OH, OW, pad_h, pad_w;
-    std::int64_t HP, WP;            // padded plane: H + 2 pad_h rows, room for whole lane blocks
+    std::int64_t HP, WP;            // padded plane: H + 2 pad_h rows, room for whole column blocks
 };
 
 inline Corr make_corr(std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t O, std::int64_t KH,
@@ -109,7 +111,8 @@ void with_block(std::int64_t ob, F&& f) {
 }
 
 // y [N, O, OH, OW] = correlation of x [N, C, H, W] with filters tap(o, c, i, j), zero padding.
-// Parallel over images, each thread with its own padded planes.
+// Parallel over images, each thread with its own padded planes (from the caching allocator,
+// like every convolution buffer: megabytes per call, which fresh pages would fault in each time).
 template <class T, class Tap>
 void correlate(const T* x, std::int64_t N, const Corr& k, Tap&& tap, T* y) {
     // Weights per block of kBlock output planes: [block][C][KH][KW][ob].
@@ -124,13 +127,14 @@ void correlate(const T* x, std::int64_t N, const Corr& k, Tap&& tap, T* y) {
     }
 #pragma omp parallel
     {
-        std::vector<T> xp(static_cast<std::size_t>(k.C * k.HP * k.WP));
+        Scratch<T> scratch;
+        T* xp = scratch.get(k.C * k.HP * k.WP);
 #pragma omp for schedule(static)
         for (std::int64_t n = 0; n < N; ++n) {
-            pad_planes(x + n * k.C * k.H * k.W, k, xp.data());
+            pad_planes(x + n * k.C * k.H * k.W, k, xp);
             for (std::int64_t o0 = 0; o0 < k.O; o0 += kBlock)
                 with_block(std::min(kBlock, k.O - o0), [&](auto ob) {
-                    correlate_block<ob.value>(xp.data(), wt.data() + o0 * k.C * k.KH * k.KW, k, o0,
+                    correlate_block<ob.value>(xp, wt.data() + o0 * k.C * k.KH * k.KW, k, o0,
                                               y + n * k.O * k.OH * k.OW);
                 });
         }
@@ -224,20 +228,25 @@ template <class T>
 void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
     const Corr k = make_corr(s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.pad_h, s.pad_w);
     const std::int64_t OWP = (s.OW + kLanes - 1) / kLanes * kLanes;
-    std::vector<T> gyp(static_cast<std::size_t>(s.N * s.O * s.OH * OWP), T(0));
+    Scratch<T> gy_scratch;
+    T* gyp = gy_scratch.get(s.N * s.O * s.OH * OWP);
 #pragma omp parallel for if (s.N * s.O * s.OH * s.OW > 32768)
-    for (std::int64_t r = 0; r < s.N * s.O * s.OH; ++r) std::copy_n(gy + r * s.OW, s.OW, gyp.data() + r * OWP);
+    for (std::int64_t r = 0; r < s.N * s.O * s.OH; ++r) {
+        std::copy_n(gy + r * s.OW, s.OW, gyp + r * OWP);
+        std::fill(gyp + r * OWP + s.OW, gyp + (r + 1) * OWP, T(0));
+    }
 #pragma omp parallel
     {
-        std::vector<T> xpc(static_cast<std::size_t>(s.N * k.HP * k.WP));
+        Scratch<T> scratch;
+        T* xpc = scratch.get(s.N * k.HP * k.WP);
         const Corr one = {1, k.H, k.W, k.O, k.KH, k.KW, k.OH, k.OW, k.pad_h, k.pad_w, k.HP, k.WP};
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t c = 0; c < s.C; ++c) {
             for (std::int64_t n = 0; n < s.N; ++n)
-                pad_planes(x + (n * s.C + c) * s.H * s.W, one, xpc.data() + n * k.HP * k.WP);
+                pad_planes(x + (n * s.C + c) * s.H * s.W, one, xpc + n * k.HP * k.WP);
             for (std::int64_t o0 = 0; o0 < s.O; o0 += kBlock) {
                 with_block(std::min(kBlock, s.O - o0), [&](auto ob) {
-                    filter_taps<ob.value>(xpc.data(), gyp.data(), s.N, k, OWP, o0, c, gw);
+                    filter_taps<ob.value>(xpc, gyp, s.N, k, OWP, o0, c, gw);
                 });
             }
         }
