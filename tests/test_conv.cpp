@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "tensor/cpu/conv_pointwise.h"
 #include "tensor/cpu/conv_winograd.h"
+#include "tensor/cpu/sgemm.h"
 #include "tensor/ops.h"
 #include "tensor/reference/reference.h"
 #include "tests/test_util.h"
@@ -237,6 +239,57 @@ TEST_CASE("Winograd F(2x2, 3x3) kernels match the reference at any channel count
             REQUIRE_CLOSE(y, ref_y, 1e-12, 1e-12);
             REQUIRE_CLOSE(gx, reference::conv2d_backward_data(gy, w, c.x, p), 1e-12, 1e-12);
             REQUIRE_CLOSE(gw, reference::conv2d_backward_filter(x, gy, w.shape(), p), 1e-12, 1e-12);
+        }
+    }
+    set_num_threads(saved);
+}
+
+// The packed-GEMM 1x1 kernels (conv_pointwise.h), float32, called directly and through the
+// dispatch, against the float64 reference: planes of 4 and 16 pixels (stores through the edge
+// tile and straight from the micro-kernel), odd planes (tiles straddle images), one image split
+// across threads, strides 2 and (3, 2), depths over several cache blocks, 1-3 threads.
+TEST_CASE("packed 1x1 convolutions match the float64 reference") {
+    if (!cpu::has_packed_sgemm()) {
+        WARN("SKIPPED: this build has no packed GEMM (x86-64-v3 or v4 only); 1x1 convolutions use im2col");
+        return;
+    }
+    struct P {
+        Shape x;
+        std::int64_t out, stride_h, stride_w;
+    };
+    int saved = num_threads();
+    std::uint64_t seed = 1300;
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        for (const P& c : {P{{2, 128, 4, 4}, 160, 1, 1}, P{{3, 136, 2, 2}, 128, 1, 1}, P{{1, 130, 12, 12}, 140, 1, 1},
+                           P{{5, 20, 7, 7}, 130, 1, 1}, P{{2, 600, 4, 4}, 130, 1, 1}, P{{2, 130, 4, 4}, 600, 1, 1},
+                           P{{160, 128, 4, 4}, 128, 1, 1}, P{{6, 128, 8, 8}, 256, 2, 2}, P{{4, 129, 9, 9}, 131, 3, 2}}) {
+            INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
+                                << ", threads " << threads);
+            Conv2dParams p;
+            p.stride_h = c.stride_h, p.stride_w = c.stride_w;
+            Tensor x = random_tensor(c.x, seed++), w = random_tensor({c.out, c.x[1], 1, 1}, seed++);
+            Tensor ref_y = reference::conv2d_forward(x, w, p);
+            Tensor gy = random_tensor(ref_y.shape(), seed++);
+            Tensor ref_gx = reference::conv2d_backward_data(gy, w, c.x, p);
+            Tensor ref_gw = reference::conv2d_backward_filter(x, gy, w.shape(), p);
+            Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
+            conv_pointwise::Shape4 s{c.x[0], c.x[1], c.x[2], c.x[3], c.out, ref_y.size(2), ref_y.size(3),
+                                     c.stride_h, c.stride_w};
+            Tensor y = Tensor::full(ref_y.shape(), 7.0, DType::f32);  // every output must be written
+            Tensor gx = Tensor::full(c.x, 7.0, DType::f32), gw = Tensor::full(w.shape(), 7.0, DType::f32);
+            conv_pointwise::forward(xf.data<float>(), wf.data<float>(), y.data<float>(), s);
+            conv_pointwise::backward_data(gyf.data<float>(), wf.data<float>(), gx.data<float>(), s);
+            conv_pointwise::backward_filter(xf.data<float>(), gyf.data<float>(), gw.data<float>(), s);
+            // float32 sums over 20-600 channels (forward, backward-data) or N·P pixels
+            // (backward-filter) of products in [-1, 1].
+            REQUIRE_CLOSE(y.to(DType::f64), ref_y, 2e-5, 1e-5);
+            REQUIRE_CLOSE(gx.to(DType::f64), ref_gx, 2e-5, 1e-5);
+            REQUIRE_CLOSE(gw.to(DType::f64), ref_gw, 1e-4, 1e-5);
+            // Through the dispatch (which takes the packed path for most of these shapes).
+            REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, p).to(DType::f64), ref_y, 2e-5, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, c.x, p).to(DType::f64), ref_gx, 2e-5, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, w.shape(), p).to(DType::f64), ref_gw, 1e-4, 1e-5);
         }
     }
     set_num_threads(saved);

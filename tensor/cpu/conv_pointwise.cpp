@@ -1,0 +1,140 @@
+#include "tensor/cpu/conv_pointwise.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "tensor/cpu/scratch.h"
+#include "tensor/cpu/sgemm.h"
+
+namespace dcodr::conv_pointwise {
+
+namespace {
+
+// A dense batch of planes: x [N, C, P] -> y [N, O, P].
+struct Shape3 {
+    std::int64_t N, C, O, P;
+};
+
+using cpu::Columns;
+using cpu::ConstOperand;
+using cpu::Operand;
+using cpu::linear;
+using cpu::planes;
+
+// Thread t's share of the N·P output columns: whole images when there are at least as many
+// images as threads (threads never share an image's planes), else runs of 32 columns (one
+// image, e.g. encoding a single picture, split across the threads). 32 is a multiple of the
+// micro-kernel's tile width, so no tile straddles two threads.
+Columns thread_columns(const Shape3& s, int t, int nt) {
+    if (s.N >= nt) return {s.N * t / nt * s.P, s.N * (t + 1) / nt * s.P};
+    const std::int64_t total = s.N * s.P;
+    auto edge = [&](int k) { return k == nt ? total : total * k / nt / 32 * 32; };
+    return {edge(t), edge(t + 1)};
+}
+
+// C = A · B over the N·P columns, A packed once and the columns split over the threads.
+void product_over_columns(const cpu::PackedA& a, const ConstOperand& b, const Operand& c, const Shape3& s) {
+#pragma omp parallel
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        cpu::sgemm(a, thread_columns(s, t, nt), b, c, false);
+    }
+}
+
+void forward_dense(const float* x, const float* w, float* y, const Shape3& s) {
+    const cpu::PackedA a(s.O, s.C, ConstOperand{w, linear(s.C), linear(1)});
+    product_over_columns(a, ConstOperand{x, linear(s.P), planes(s.P, s.C * s.P)},
+                         Operand{y, linear(s.P), planes(s.P, s.O * s.P)}, s);
+}
+
+void backward_data_dense(const float* gy, const float* w, float* gx, const Shape3& s) {
+    // Wᵀ (C x O): element (c, o) is w[o·C + c].
+    const cpu::PackedA a(s.C, s.O, ConstOperand{w, linear(1), linear(s.C)});
+    product_over_columns(a, ConstOperand{gy, linear(s.P), planes(s.P, s.O * s.P)},
+                         Operand{gx, linear(s.P), planes(s.P, s.C * s.P)}, s);
+}
+
+void backward_filter_dense(const float* x, const float* gy, float* gw, const Shape3& s) {
+    const std::int64_t wsize = s.O * s.C;
+    const int threads = static_cast<int>(std::clamp<std::int64_t>(omp_get_max_threads(), 1, std::max<std::int64_t>(s.N, 1)));
+    // Thread 0 writes gw, the others private partials summed below; each takes whole images.
+    std::vector<Scratch<float>> partials(static_cast<std::size_t>(threads));
+#pragma omp parallel num_threads(threads)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const std::int64_t n0 = s.N * t / nt, n1 = s.N * (t + 1) / nt;
+        float* acc = t == 0 ? gw : partials[static_cast<std::size_t>(t)].get(wsize);
+        // gy_b [O, P] as A (rows o, depth = the range's pixels), x_bᵀ as B (depth x C).
+        const ConstOperand a{gy + n0 * s.O * s.P, linear(s.P), planes(s.P, s.O * s.P)};
+        const ConstOperand b{x + n0 * s.C * s.P, planes(s.P, s.C * s.P), linear(s.P)};
+        cpu::sgemm(s.O, Columns{0, s.C}, (n1 - n0) * s.P, a, b, Operand{acc, linear(s.C), linear(1)}, false);
+#pragma omp barrier
+        // Sum the partials into gw, the threads splitting its elements.
+        const std::int64_t i0 = wsize * t / nt, i1 = wsize * (t + 1) / nt;
+        for (int u = 1; u < nt; ++u) {
+            const float* part = partials[static_cast<std::size_t>(u)].p;
+#pragma omp simd
+            for (std::int64_t i = i0; i < i1; ++i) gw[i] += part[i];
+        }
+    }
+}
+
+bool strided(const Shape4& s) { return s.stride_h != 1 || s.stride_w != 1; }
+Shape3 dense(const Shape4& s) { return {s.N, s.C, s.O, s.OH * s.OW}; }
+
+// The pixels a strided 1x1 convolution reads: out [N, C, OH, OW] = x[.., oy·stride_h, ox·stride_w].
+void subsample(const float* x, float* out, const Shape4& s) {
+    const std::int64_t planes = s.N * s.C, in = s.H * s.W, kept = s.OH * s.OW;
+#pragma omp parallel for if (planes * kept > kParallelGrain)
+    for (std::int64_t pl = 0; pl < planes; ++pl) {
+        const float* src = x + pl * in;
+        float* dst = out + pl * kept;
+        for (std::int64_t oy = 0; oy < s.OH; ++oy)
+            for (std::int64_t ox = 0; ox < s.OW; ++ox)
+                dst[oy * s.OW + ox] = src[oy * s.stride_h * s.W + ox * s.stride_w];
+    }
+}
+
+// The adjoint of subsample: gx [N, C, H, W] = dense at the read pixels, 0 elsewhere.
+void spread(const float* dense_gx, float* gx, const Shape4& s) {
+    const std::int64_t planes = s.N * s.C, in = s.H * s.W, kept = s.OH * s.OW;
+#pragma omp parallel for if (planes * in > kParallelGrain)
+    for (std::int64_t pl = 0; pl < planes; ++pl) {
+        const float* src = dense_gx + pl * kept;
+        float* dst = gx + pl * in;
+        std::fill(dst, dst + in, 0.0f);
+        for (std::int64_t oy = 0; oy < s.OH; ++oy)
+            for (std::int64_t ox = 0; ox < s.OW; ++ox)
+                dst[oy * s.stride_h * s.W + ox * s.stride_w] = src[oy * s.OW + ox];
+    }
+}
+
+}  // namespace
+
+void forward(const float* x, const float* w, float* y, const Shape4& s) {
+    if (!strided(s)) return forward_dense(x, w, y, dense(s));
+    Scratch<float> xs;
+    float* dense_x = xs.get(s.N * s.C * s.OH * s.OW);
+    subsample(x, dense_x, s);
+    forward_dense(dense_x, w, y, dense(s));
+}
+
+void backward_data(const float* gy, const float* w, float* gx, const Shape4& s) {
+    if (!strided(s)) return backward_data_dense(gy, w, gx, dense(s));
+    Scratch<float> gxs;
+    float* dense_gx = gxs.get(s.N * s.C * s.OH * s.OW);
+    backward_data_dense(gy, w, dense_gx, dense(s));
+    spread(dense_gx, gx, s);
+}
+
+void backward_filter(const float* x, const float* gy, float* gw, const Shape4& s) {
+    if (!strided(s)) return backward_filter_dense(x, gy, gw, dense(s));
+    Scratch<float> xs;
+    float* dense_x = xs.get(s.N * s.C * s.OH * s.OW);
+    subsample(x, dense_x, s);
+    backward_filter_dense(dense_x, gy, gw, dense(s));
+}
+
+}  // namespace dcodr::conv_pointwise
