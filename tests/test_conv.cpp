@@ -247,7 +247,8 @@ TEST_CASE("Winograd F(2x2, 3x3) kernels match the reference at any channel count
 // The packed-GEMM 1x1 kernels (conv_pointwise.h), float32, called directly and through the
 // dispatch, against the float64 reference: planes of 4 and 16 pixels (stores through the edge
 // tile and straight from the micro-kernel), odd planes (tiles straddle images), one image split
-// across threads, strides 2 and (3, 2), depths over several cache blocks, 1-3 threads.
+// across threads, pieces that cross images, strides 2 and (3, 2), depths over several cache
+// blocks, 1-3 threads.
 TEST_CASE("packed 1x1 convolutions match the float64 reference") {
     if (!cpu::has_packed_sgemm()) {
         WARN("SKIPPED: this build has no packed GEMM (x86-64-v3 or v4 only); 1x1 convolutions use im2col");
@@ -263,7 +264,9 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
         set_num_threads(threads);
         for (const P& c : {P{{2, 128, 4, 4}, 160, 1, 1}, P{{3, 136, 2, 2}, 128, 1, 1}, P{{1, 130, 12, 12}, 140, 1, 1},
                            P{{5, 20, 7, 7}, 130, 1, 1}, P{{2, 600, 4, 4}, 130, 1, 1}, P{{2, 130, 4, 4}, 600, 1, 1},
-                           P{{160, 128, 4, 4}, 128, 1, 1}, P{{6, 128, 8, 8}, 256, 2, 2}, P{{4, 129, 9, 9}, 131, 3, 2}}) {
+                           P{{160, 128, 4, 4}, 128, 1, 1}, P{{6, 128, 8, 8}, 256, 2, 2}, P{{4, 129, 9, 9}, 131, 3, 2},
+                           // 2 images on 3 threads: pieces of 32 columns that cross from one image into the next.
+                           P{{2, 128, 7, 7}, 144, 1, 1}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
                                 << ", threads " << threads);
             Conv2dParams p;
