@@ -89,6 +89,31 @@ TEST_CASE("max_pool2d matches a direct loop and finite differences") {
     REQUIRE(idxf.to_int_vector() == idx.to_int_vector());
 }
 
+// Values from {0, 1, 2} and some NaNs: ties and NaNs everywhere, in interior windows (the
+// vector path) and border ones alike, in float32 and float64, against the reference's
+// window-by-window rule.
+TEST_CASE("max_pool2d keeps PyTorch's tie and NaN rules on every path") {
+    std::uint64_t seed = 40;
+    for (Pool2dParams p : {pool(3, 2, 1), pool(2, 2), pool(3, 1, 1), pool(3, 3), pool(2, 1)}) {
+        for (Shape s : {Shape{2, 3, 12, 17}, Shape{1, 2, 5, 40}, Shape{1, 1, 3, 2}}) {
+            Tensor x = random_tensor(s, seed++, 0.0, 3.0);
+            std::vector<double> v = x.to_vector();
+            for (std::size_t i = 0; i < v.size(); ++i) v[i] = (i * 7919) % 23 == 0 ? NAN : std::floor(v[i]);
+            for (DType dt : {DType::f64, DType::f32}) {
+                INFO(shape_str(s) << " k" << p.kernel_h << " s" << p.stride_h << " p" << p.pad_h
+                                  << (dt == DType::f32 ? " float32" : " float64"));
+                Tensor xt = Tensor::from_vector(v, s, DType::f64).to(dt);
+                auto [y, idx] = kernels::max_pool2d_forward(xt, p);
+                auto [ry, ridx] = reference::max_pool2d_forward(xt.to(DType::f64), p);
+                REQUIRE(idx.to_int_vector() == ridx.to_int_vector());
+                std::vector<double> got = y.to(DType::f64).to_vector(), want = ry.to_vector();
+                for (std::size_t i = 0; i < got.size(); ++i)
+                    REQUIRE((got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))));
+            }
+        }
+    }
+}
+
 TEST_CASE("avg_pool2d: hand-computed values with and without counting padding") {
     Tensor x = f64({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
     REQUIRE(kernels::avg_pool2d_forward(x, pool(2, 1)).to_vector() == std::vector<double>{3, 4, 6, 7});
