@@ -149,6 +149,20 @@ TEST_CASE("batch norm float32 stays accurate on large, offset channels") {
     REQUIRE_CLOSE(gf.x.to(DType::f64), gd.x, 1e-5, 1e-3);
 }
 
+TEST_CASE("batch norm float32 statistics do not cancel when the mean dwarfs the spread") {
+    // Mean 1e4, spread 1e-2 (ratio 1e6): a one-pass E[x²] - E[x]² in double would keep ~4
+    // digits of the variance; taken about a pivot inside the data it keeps all of float32's.
+    // The float64 kernel's exact two passes over the same (float32-rounded) values are the truth.
+    for (double offset : {1e4, -5e3}) {  // float32 spacing there: 1e-3, 5e-4
+        Tensor x = random_tensor({8, 3, 9, 7}, 22, offset - 0.01, offset + 0.01).to(DType::f32);
+        kernels::BatchNormSaved saved, saved64;
+        kernels::batch_norm_forward(x, nullptr, nullptr, nullptr, nullptr, true, 0.1, 0.0, &saved);
+        kernels::batch_norm_forward(x.to(DType::f64), nullptr, nullptr, nullptr, nullptr, true, 0.1, 0.0, &saved64);
+        REQUIRE_CLOSE(saved.mean.to(DType::f64), saved64.mean, 0, 1e-7);
+        REQUIRE_CLOSE(saved.invstd.to(DType::f64), saved64.invstd, 0, 1e-6);
+    }
+}
+
 TEST_CASE("batch norm fused with ReLU equals batch norm then ReLU, forward and backward, bit for bit") {
     for (Shape shape : {Shape{4, 3, 5, 7}, Shape{9, 6}}) {
         std::int64_t c = shape[1];

@@ -84,6 +84,68 @@ const T* mask_row(const T* gs, const T* relu_out_row, T* dst, std::int64_t S) {
     return dst;
 }
 
+// Per channel c in [c0, c1) over rows [n0, n1): the mean and the sum of squared deviations.
+// float32 data takes one pass, summing x - p and (x - p)² in double about a pivot p (the
+// channel's first value) so that the variance never cancels: p lies within the data, so
+// |mean - p| is a few standard deviations at most, and double keeps 15 digits of the rest.
+// The statistics pass is one of three reads of the activation (then the normalising read and
+// write), so this saves a fifth of batch norm forward's memory traffic. float64 keeps two
+// exact passes (mean, then squared deviations), which the tests hold to the reference at 1e-12.
+template <class T>
+void channel_moments(const T* px, const Ncs& d, std::int64_t c0, std::int64_t c1, std::int64_t n0, std::int64_t n1,
+                     Acc<T>* mean, Acc<T>* sq) {
+    using A = Acc<T>;
+    const A count = static_cast<A>((n1 - n0) * d.S);
+    if constexpr (std::is_same_v<T, float>) {
+        std::vector<A> pivot(static_cast<std::size_t>(c1 - c0)), s1(pivot.size(), 0.0);
+        for (std::int64_t c = c0; c < c1; ++c) pivot[c - c0] = d.S > 0 ? px[(n0 * d.C + c) * d.S] : 0.0;
+        std::fill(sq, sq + (c1 - c0), A(0));
+        for (std::int64_t n = n0; n < n1; ++n)
+            for (std::int64_t c = c0; c < c1; ++c) {
+                const T* xs = px + (n * d.C + c) * d.S;
+                const A p = pivot[c - c0];
+                A r1 = 0, r2 = 0;
+#pragma omp simd reduction(+ : r1, r2)
+                for (std::int64_t s = 0; s < d.S; ++s) {
+                    const A dv = static_cast<A>(xs[s]) - p;
+                    r1 += dv;
+                    r2 += dv * dv;
+                }
+                s1[c - c0] += r1;
+                sq[c - c0] += r2;
+            }
+        for (std::int64_t c = c0; c < c1; ++c) {
+            const A shift = s1[c - c0] / count;  // mean - pivot
+            mean[c - c0] = pivot[c - c0] + shift;
+            sq[c - c0] = std::max(A(0), sq[c - c0] - shift * s1[c - c0]);
+        }
+    } else {
+        std::fill(mean, mean + (c1 - c0), A(0));
+        std::fill(sq, sq + (c1 - c0), A(0));
+        for (std::int64_t n = n0; n < n1; ++n)
+            for (std::int64_t c = c0; c < c1; ++c) {
+                const T* xs = px + (n * d.C + c) * d.S;
+                A row = 0;
+#pragma omp simd reduction(+ : row)
+                for (std::int64_t s = 0; s < d.S; ++s) row += xs[s];
+                mean[c - c0] += row;
+            }
+        for (std::int64_t c = c0; c < c1; ++c) mean[c - c0] /= count;
+        for (std::int64_t n = n0; n < n1; ++n)
+            for (std::int64_t c = c0; c < c1; ++c) {
+                const T* xs = px + (n * d.C + c) * d.S;
+                const A m = mean[c - c0];
+                A row = 0;
+#pragma omp simd reduction(+ : row)
+                for (std::int64_t s = 0; s < d.S; ++s) {
+                    A dv = xs[s] - m;
+                    row += dv * dv;
+                }
+                sq[c - c0] += row;
+            }
+    }
+}
+
 }  // namespace
 
 // x, residual, y: [N, C, S]; weight, bias, running stats: [C]; save_mean, save_invstd:
@@ -105,34 +167,11 @@ void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor* weight,
         T* pis = save_invstd.data<T>();
         const std::int64_t rows = d.N / groups, count = rows * d.S;
         for_channel_blocks(x, d, [&](std::int64_t c0, std::int64_t c1) {
-            std::vector<A> sum(static_cast<std::size_t>(c1 - c0)), sq(sum.size()), mean(sum.size());
-            std::vector<T> a(sum.size()), b(sum.size());
+            std::vector<A> sq(static_cast<std::size_t>(c1 - c0)), mean(sq.size());
+            std::vector<T> a(sq.size()), b(sq.size());
             for (std::int64_t g = 0; g < groups; ++g) {
                 const std::int64_t n0 = g * rows, n1 = n0 + rows;
-                // Two passes (mean, then squared deviations): no cancellation when |mean| >> std.
-                std::fill(sum.begin(), sum.end(), A(0));
-                std::fill(sq.begin(), sq.end(), A(0));
-                for (std::int64_t n = n0; n < n1; ++n)
-                    for (std::int64_t c = c0; c < c1; ++c) {
-                        const T* xs = px + (n * d.C + c) * d.S;
-                        A row = 0;
-#pragma omp simd reduction(+ : row)
-                        for (std::int64_t s = 0; s < d.S; ++s) row += xs[s];
-                        sum[c - c0] += row;
-                    }
-                for (std::int64_t c = c0; c < c1; ++c) mean[c - c0] = sum[c - c0] / count;
-                for (std::int64_t n = n0; n < n1; ++n)
-                    for (std::int64_t c = c0; c < c1; ++c) {
-                        const T* xs = px + (n * d.C + c) * d.S;
-                        const A m = mean[c - c0];
-                        A row = 0;
-#pragma omp simd reduction(+ : row)
-                        for (std::int64_t s = 0; s < d.S; ++s) {
-                            A dv = xs[s] - m;
-                            row += dv * dv;
-                        }
-                        sq[c - c0] += row;
-                    }
+                channel_moments(px, d, c0, c1, n0, n1, mean.data(), sq.data());
                 for (std::int64_t c = c0; c < c1; ++c) {
                     const A m = mean[c - c0];
                     A var = sq[c - c0] / count;  // biased: what normalises this batch
