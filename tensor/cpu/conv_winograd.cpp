@@ -15,10 +15,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/cpu/eigen_views.h"
 #include "tensor/cpu/scratch.h"
+#include "tensor/cpu/sgemm.h"
 
 namespace dcodr::conv_winograd {
 
@@ -285,6 +287,22 @@ void filter_gradient(const T* mw, std::int64_t O, std::int64_t C, T* gw) {
     });
 }
 
+// The 16 GEMMs run on the packed float32 GEMM (sgemm.h) where the build has one: its
+// micro-kernel runs nearer the FMA peak than Eigen's, and its packing of the transposed filter
+// is a register transpose. float64 and other targets keep Eigen.
+template <class T>
+bool packed_gemm() {
+    if constexpr (std::is_same_v<T, float>) return cpu::has_packed_sgemm();
+    return false;
+}
+// A row-major float matrix as an sgemm operand: element (r, j) at p[r·row_stride + j·col_stride].
+cpu::ConstOperand operand(const float* p, std::int64_t row_stride, std::int64_t col_stride) {
+    return {p, cpu::linear(row_stride), cpu::linear(col_stride)};
+}
+cpu::Operand operand(float* p, std::int64_t row_stride, std::int64_t col_stride) {
+    return {p, cpu::linear(row_stride), cpu::linear(col_stride)};
+}
+
 // Calls body(thread, r0, r1) over chunks of tile rows covering [0, rows): each thread owns a
 // contiguous range and walks it in increasing order. Returns the number of threads used.
 template <class F>
@@ -318,16 +336,23 @@ void convolve(const T* src, const Planes& in, const T* u, std::int64_t O, std::i
         T* m = ms[t].get(kXi * cout * ld);
         input_transform(src, in, tl, r0, r1, v, ld, bufs[t]);
         for (std::int64_t xi = 0; xi < kXi; ++xi) {
+            // Rotating g by 180 degrees swaps rows and columns 0 and 3 of G g G^T.
+            constexpr std::int64_t swap03[4] = {3, 1, 2, 0};
+            const T* ux = u + (rotated ? 4 * swap03[xi / 4] + swap03[xi % 4] : xi) * O * C;
+            // M[xi] (tiles x cout) = V[xi] (tiles x cin) · (U[xi]ᵀ, or U[xi] rotated).
+            if constexpr (std::is_same_v<T, float>) {
+                if (packed_gemm<T>()) {
+                    const T* vx = v + xi * ld * cin;
+                    cpu::sgemm(ld, cpu::Columns{0, cout}, cin, operand(vx, cin, 1),
+                               rotated ? operand(ux, C, 1) : operand(ux, 1, C), operand(m + xi * ld * cout, cout, 1),
+                               false);
+                    continue;
+                }
+            }
             auto vx = cmat(v + xi * ld * cin, ld, cin, cin);
             auto mx = mmat(m + xi * ld * cout, ld, cout, cout);
-            if (!rotated) {
-                mx.noalias() = vx * cmat(u + xi * O * C, O, C, C).transpose();
-            } else {
-                // Rotating g by 180 degrees swaps rows and columns 0 and 3 of G g G^T.
-                constexpr std::int64_t swap03[4] = {3, 1, 2, 0};
-                std::int64_t from = 4 * swap03[xi / 4] + swap03[xi % 4];
-                mx.noalias() = vx * cmat(u + from * O * C, O, C, C);
-            }
+            if (!rotated) mx.noalias() = vx * cmat(ux, O, C, C).transpose();
+            else mx.noalias() = vx * cmat(ux, O, C, C);
         }
         output_transform(m, cout, ld, tl, r0, r1, dst, bufs[t]);
     });
@@ -367,6 +392,15 @@ void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
         input_transform(x, in, tl, r0, r1, v, ld, bufs[t]);
         grad_transform(gy, s.O, tl, r0, r1, e, ld, bufs[t]);
         for (std::int64_t xi = 0; xi < kXi; ++xi) {
+            // Mw[xi] (O x C) (+)= E[xi]ᵀ (O x tiles) · V[xi] (tiles x C).
+            if constexpr (std::is_same_v<T, float>) {
+                if (packed_gemm<T>()) {
+                    const T *ex = e + xi * ld * s.O, *vx = v + xi * ld * s.C;
+                    cpu::sgemm(s.O, cpu::Columns{0, s.C}, ld, operand(ex, 1, s.O), operand(vx, s.C, 1),
+                               operand(mw + xi * s.O * s.C, s.C, 1), started[t] != 0);
+                    continue;
+                }
+            }
             auto dst = mmat(mw + xi * s.O * s.C, s.O, s.C, s.C);
             auto prod = cmat(e + xi * ld * s.O, ld, s.O, s.O).transpose() * cmat(v + xi * ld * s.C, ld, s.C, s.C);
             if (started[t]) dst.noalias() += prod;
