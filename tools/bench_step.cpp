@@ -10,6 +10,7 @@
 #include "data/synthetic.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/sgemm.h"
 #include "tensor/profiler.h"
 #include "tools/bench.h"
 #include "tools/commands.h"
@@ -44,6 +45,27 @@ StepTimes time_steps(method::Trainer& trainer, Device device, std::int64_t steps
     }
     for (auto& timer : timers) t.device_ms.push_back(timer->elapsed_ms());  // read at the end: no extra waits
     return t;
+}
+
+// --compare-eigen-gemm: `steps` pairs of steps, one with the packed GEMM and one with Eigen's,
+// in alternating order (so neither always runs first): on a VM whose speed drifts by tens of
+// percent within minutes, only steps interleaved like this compare the two paths fairly.
+json::Value compare_gemm_paths(method::Trainer& trainer, Device device, std::int64_t steps) {
+    std::vector<double> packed, eigen;
+    for (std::int64_t i = 0; i < steps; ++i)
+        for (int k = 0; k < 2; ++k) {
+            const bool use_packed = (k == 0) == (i % 2 == 0);
+            cpu::set_packed_sgemm_enabled(use_packed);
+            (use_packed ? packed : eigen).push_back(time_steps(trainer, device, 1).device_ms.front());
+        }
+    cpu::set_packed_sgemm_enabled(true);
+    json::Value v = json::Value::object();
+    v["packed_gemm_in_build"] = cpu::has_packed_sgemm();  // false: both medians are Eigen's
+    v["packed_gemm_median_ms"] = median_of(packed);
+    v["eigen_gemm_median_ms"] = median_of(eigen);
+    v["eigen_over_packed"] = median_of(eigen) / median_of(packed);
+    v["pairs"] = steps;
+    return v;
 }
 
 json::Value row_json(const profiler::Row& r, double steps, double total_ms) {
@@ -121,6 +143,9 @@ int bench_step_main(int argc, char** argv) {
     a.flag("tf32", "allow TF32 tensor cores on the GPU (PyTorch's default for cuDNN)");
     a.flag("cudnn-benchmark", "GPU: time cuDNN's candidate algorithms once per shape instead of its heuristics");
     a.flag("nondeterministic", "GPU: allow cuDNN algorithms whose results vary run to run (PyTorch's default)");
+    a.flag("compare-eigen-gemm",
+           "CPU: then --repeats pairs of steps alternating the packed GEMM (1x1 and Winograd convolutions) with "
+           "Eigen's, and both medians");
     if (a.parse()) return 0;
     method::TrainConfig c = train_config_from(a);
     c.device = device_from(a);
@@ -172,6 +197,10 @@ int bench_step_main(int argc, char** argv) {
         r["deterministic"] = !a.enabled("nondeterministic");
     }
 #endif
+    if (a.enabled("compare-eigen-gemm")) {
+        if (!c.device.is_cpu()) usage_error("--compare-eigen-gemm: the packed GEMM is the CPU's; drop --device");
+        r["compare_eigen_gemm"] = compare_gemm_paths(trainer, c.device, a.integer("repeats"));
+    }
     if (a.integer("profile") > 0)
         r["profile"] = profile_steps(trainer, c.device, a.integer("profile"),
                                      static_cast<std::size_t>(a.integer("profile-top")));

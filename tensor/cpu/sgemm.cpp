@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
@@ -15,6 +16,12 @@
 #endif
 
 namespace dcodr::cpu {
+
+namespace {
+std::atomic<bool> g_packed_enabled{true};
+}  // namespace
+
+void set_packed_sgemm_enabled(bool enabled) { g_packed_enabled.store(enabled, std::memory_order_relaxed); }
 
 #ifdef DCODR_PACKED_SGEMM
 
@@ -330,7 +337,7 @@ std::int64_t padded_rows(std::int64_t mc) { return (mc + kMR - 1) / kMR * kMR; }
 
 }  // namespace
 
-bool has_packed_sgemm() { return true; }
+bool has_packed_sgemm() { return g_packed_enabled.load(std::memory_order_relaxed); }
 
 PackedA::PackedA(std::int64_t m, std::int64_t depth, const ConstOperand& a) : m_(m), depth_(depth) {
     if (m <= 0 || depth <= 0) return;

@@ -16,8 +16,12 @@
 
 namespace dcodr::cpu {
 
-// True where the packed GEMM exists (x86-64-v3 and v4 builds).
+// True where the packed GEMM exists (x86-64-v3 and v4 builds) and is enabled.
 bool has_packed_sgemm();
+// Turns the packed GEMM off (every caller then takes its Eigen path) or back on: for
+// side-by-side measurements in one process (`dcodr bench step --compare-eigen-gemm`) and tests.
+// Call it between kernels, not while one runs.
+void set_packed_sgemm_enabled(bool enabled);
 
 // Where index i of one dimension of an operand lies: (i / run) · run_stride + (i % run) · stride.
 // A plain matrix dimension is one endless run; the columns of a batch of NCHW planes (image b,
