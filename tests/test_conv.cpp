@@ -297,3 +297,36 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
     }
     set_num_threads(saved);
 }
+
+// The im2col path's GEMM on the packed float32 GEMM (threads owning images, >= 128 GEMM rows):
+// forward writes y's planes in place (planes of 32, 64 and 256 outputs here), backward-data
+// reads gy's (planes of 25, 100 and 256). Strided, padded, 7x7 and non-square kernels; planes
+// that use the tap table and one (324 inputs, 256 outputs) that copies whole rows.
+TEST_CASE("im2col convolutions on the packed GEMM match the float64 reference") {
+    if (!cpu::has_packed_sgemm()) {
+        WARN("SKIPPED: this build has no packed GEMM (x86-64-v3 or v4 only)");
+        return;
+    }
+    int saved = num_threads();
+    std::uint64_t seed = 1700;
+    for (int threads : {2, 3}) {
+        set_num_threads(threads);
+        for (const Case& c : {Case{"3x3/2", {4, 16, 9, 9}, {128, 16, 3, 3}, params(2, 1)},
+                              Case{"3x3/1, 8 channels (no Winograd)", {6, 8, 8, 8}, {130, 8, 3, 3}, params(1, 1)},
+                              Case{"7x7/2 stem", {4, 3, 20, 20}, {128, 3, 7, 7}, params(2, 3)},
+                              Case{"non-square, per-axis", {5, 16, 7, 6}, {140, 16, 2, 3}, winograd_pads(1, 0)},
+                              Case{"large plane", {2, 16, 18, 18}, {129, 16, 3, 3}, params(1, 0)}}) {
+            INFO(c.name << ", threads " << threads);
+            Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++);
+            Tensor ref_y = reference::conv2d_forward(x, w, c.p);
+            Tensor gy = random_tensor(ref_y.shape(), seed++);
+            Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
+            REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, c.p).to(DType::f64), ref_y, 2e-5, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, c.x, c.p).to(DType::f64),
+                          reference::conv2d_backward_data(gy, w, c.x, c.p), 2e-5, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, c.w, c.p).to(DType::f64),
+                          reference::conv2d_backward_filter(x, gy, c.w, c.p), 1e-4, 1e-5);
+        }
+    }
+    set_num_threads(saved);
+}
