@@ -330,3 +330,31 @@ TEST_CASE("im2col convolutions on the packed GEMM match the float64 reference") 
     }
     set_num_threads(saved);
 }
+
+// Winograd's 16 GEMMs per chunk on the packed float32 GEMM (products of >= 128 rows and >= 32
+// columns: 256 tiles per chunk here, 130 and 32 channels), against the float64 reference.
+TEST_CASE("Winograd on the packed GEMM matches the float64 reference") {
+    if (!cpu::has_packed_sgemm()) {
+        WARN("SKIPPED: this build has no packed GEMM (x86-64-v3 or v4 only)");
+        return;
+    }
+    int saved = num_threads();
+    std::uint64_t seed = 1900;
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        for (const Case& c : {Case{"3x3 same", {8, 32, 16, 16}, {130, 32, 3, 3}, params(1, 1)},
+                              Case{"padding 0 / 2, odd plane", {6, 40, 15, 17}, {128, 40, 3, 3}, winograd_pads(0, 2)}}) {
+            INFO(c.name << ", threads " << threads);
+            Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++);
+            Tensor ref_y = reference::conv2d_forward(x, w, c.p);
+            Tensor gy = random_tensor(ref_y.shape(), seed++);
+            Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), gyf = gy.to(DType::f32);
+            REQUIRE_CLOSE(kernels::conv2d_forward(xf, wf, c.p).to(DType::f64), ref_y, 1e-4, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_data(gyf, wf, c.x, c.p).to(DType::f64),
+                          reference::conv2d_backward_data(gy, w, c.x, c.p), 1e-4, 1e-5);
+            REQUIRE_CLOSE(kernels::conv2d_backward_filter(xf, gyf, c.w, c.p).to(DType::f64),
+                          reference::conv2d_backward_filter(x, gy, c.w, c.p), 1e-3, 1e-5);
+        }
+    }
+    set_num_threads(saved);
+}
