@@ -1,7 +1,8 @@
 // 2-D convolution on the CPU. The entry points at the bottom pick, per pass, Winograd
 // F(2x2, 3x3) (conv_winograd.h), the packed GEMM for 1x1 convolutions (conv_pointwise.h), the
-// register-blocked direct loops (conv_direct.h) or, for everything else, the im2col + Eigen
-// GEMM below (docs/design.md has the rule and why).
+// register-blocked direct loops (conv_direct.h) or, for everything else, im2col + a GEMM
+// below (Eigen's, or the packed one of sgemm.h for large float32 products; docs/design.md has
+// the rules and why).
 //
 // Per group g, one image's output is W_g [Og, K] · col_g [K, P] with K = Cg·kH·kW and
 // P = OH·OW. Deep layers have tiny P (4 at ResNet's last stage), where a GEMM per image is a
@@ -462,11 +463,11 @@ conv_winograd::Shape4 winograd_shape(const Geom& g) {
 // 1x1, no padding, one group, float32, on a build with the packed GEMM
 // (conv_pointwise.h): no copies in or out of a GEMM matrix. The GEMM's rows (output channels
 // forward and backward-filter, input channels backward-data) come in register tiles of 12: below
-// kPointwiseMinRows rows, the padding of the last tile and the packing of the other operand
+// kPackedMinRows rows, the padding of the last tile and the packing of the other operand
 // cost more than the copies save (64 rows: 0.9x the im2col path, measured side by side). With
 // 128 or more, side by side against im2col on ResNet-50's shapes: forward 1.1-1.7x,
 // backward-data 1.1-1.5x, backward-filter 1.0-1.25x (its operands are packed transposed).
-constexpr std::int64_t kPointwiseMinRows = 128, kPointwiseMinChannels = 16;
+constexpr std::int64_t kPointwiseMinChannels = 16;
 template <class T>
 bool use_pointwise(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
@@ -474,7 +475,7 @@ bool use_pointwise(const Geom& g, Pass pass) {
         p.pad_w != 0 || g.G != 1)
         return false;
     const std::int64_t rows = pass == Pass::backward_data ? g.C : g.O, other = pass == Pass::backward_data ? g.O : g.C;
-    return rows >= kPointwiseMinRows && other >= kPointwiseMinChannels;
+    return rows >= kPackedMinRows && other >= kPointwiseMinChannels;
 }
 conv_pointwise::Shape4 pointwise_shape(const Geom& g) {
     return {g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.p.stride_h, g.p.stride_w};
