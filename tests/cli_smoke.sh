@@ -68,6 +68,12 @@ grep -q '"median_ms"' "$work/step.json"
 grep -q '"peak_allocated_bytes"' "$work/step.json"
 grep -q '"op": "conv2d_backward_filter"' "$work/step.json"
 grep -q "conv2d_forward 3x3/1" "$work/profile.txt"
+# The packed GEMM against Eigen's, steps interleaved in one process: both medians and their ratio.
+"$dcodr" bench step "${small[@]}" --images 64 --warmup 0 --repeats 1 --compare-eigen-gemm > "$work/step_gemm.json"
+grep -q '"packed_gemm_median_ms"' "$work/step_gemm.json"
+grep -q '"eigen_gemm_median_ms"' "$work/step_gemm.json"
+grep -q '"eigen_over_packed"' "$work/step_gemm.json"
+grep -q '"pairs": 1' "$work/step_gemm.json"
 "$dcodr" bench step "${small[@]}" "${rec[@]}" --images 64 --warmup 1 --repeats 1 --profile 1 > "$work/step_rec.json" \
     2> "$work/profile_rec.txt"
 grep -q '"reconstruction": true' "$work/step_rec.json"
