@@ -53,6 +53,14 @@ TEST_CASE("max_pool2d: ties pick the first maximum; padding never wins") {
     auto [yn, in] = kernels::max_pool2d_forward(neg, pool(3, 2, 1));
     REQUIRE(yn.to_vector() == std::vector<double>{-1, -1, -1, -1});
     REQUIRE(in.to_int_vector() == std::vector<std::int64_t>{4, 4, 4, 4});
+    // A window of only -inf answers its first element in the plane (PyTorch's starting index),
+    // in float32 (the CPU's vector path) and float64.
+    for (DType dt : {DType::f32, DType::f64}) {
+        Tensor minf = Tensor::full({1, 1, 3, 5}, -std::numeric_limits<double>::infinity(), dt);
+        auto [ym, im] = kernels::max_pool2d_forward(minf, pool(3, 2, 1));
+        REQUIRE(im.to_int_vector() == std::vector<std::int64_t>{0, 1, 3, 5, 6, 8});
+        REQUIRE(ym.to(DType::f64).to_vector() == std::vector<double>(6, -std::numeric_limits<double>::infinity()));
+    }
     // Overlapping windows route gradient to the shared maximum, summed.
     Tensor gx = kernels::max_pool2d_backward(Tensor::ones({1, 1, 2, 2}, DType::f64), in, neg.shape());
     REQUIRE(gx.to_vector() == std::vector<double>{0, 0, 0, 0, 4, 0, 0, 0, 0});
@@ -89,16 +97,18 @@ TEST_CASE("max_pool2d matches a direct loop and finite differences") {
     REQUIRE(idxf.to_int_vector() == idx.to_int_vector());
 }
 
-// Values from {0, 1, 2} and some NaNs: ties and NaNs everywhere, in interior windows (the
-// vector path) and border ones alike, in float32 and float64, against the reference's
-// window-by-window rule.
+// Values from {0, 1, 2}, some NaNs and -infs: ties and NaNs everywhere, in windows on the
+// plane's borders and inside it, on rows narrower and wider than the 16 columns the CPU takes
+// at once, in float32 and float64, against the reference's window-by-window rule.
 TEST_CASE("max_pool2d keeps PyTorch's tie and NaN rules on every path") {
     std::uint64_t seed = 40;
     for (Pool2dParams p : {pool(3, 2, 1), pool(2, 2), pool(3, 1, 1), pool(3, 3), pool(2, 1)}) {
-        for (Shape s : {Shape{2, 3, 12, 17}, Shape{1, 2, 5, 40}, Shape{1, 1, 3, 2}}) {
+        for (Shape s : {Shape{2, 3, 12, 17}, Shape{1, 2, 5, 40}, Shape{1, 1, 3, 2}, Shape{1, 2, 4, 33}}) {
             Tensor x = random_tensor(s, seed++, 0.0, 3.0);
             std::vector<double> v = x.to_vector();
-            for (std::size_t i = 0; i < v.size(); ++i) v[i] = (i * 7919) % 23 == 0 ? NAN : std::floor(v[i]);
+            // Some NaNs, some -inf (a window of only -inf and padding answers its first element).
+            for (std::size_t i = 0; i < v.size(); ++i)
+                v[i] = (i * 7919) % 23 == 0 ? NAN : (i * 104729) % 7 == 0 ? -INFINITY : std::floor(v[i]);
             for (DType dt : {DType::f64, DType::f32}) {
                 INFO(shape_str(s) << " k" << p.kernel_h << " s" << p.stride_h << " p" << p.pad_h
                                   << (dt == DType::f32 ? " float32" : " float64"));

@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "tensor/cpu/cpu_backend.h"
 
@@ -47,30 +51,34 @@ inline std::int64_t bin_end(std::int64_t i, std::int64_t in, std::int64_t out) {
 
 }  // namespace
 
-// The max over one window in PyTorch's order (rows, then columns): padding is -inf, the first
-// maximum wins ties, a NaN wins over everything (and a later NaN over an earlier one).
-template <class T>
-inline void max_window(const T* in, const Window& win, std::int64_t W, T& best_out, std::int64_t& at_out) {
-    T best = -std::numeric_limits<T>::infinity();
-    std::int64_t at = win.h0 * W + win.w0;
-    for (std::int64_t h = win.h0; h < win.h1; ++h) {
-        for (std::int64_t w = win.w0; w < win.w1; ++w) {
-            T v = in[h * W + w];
-            if (v > best || std::isnan(v)) {
-                best = v;
-                at = h * W + w;
-            }
-        }
+// kLanes output columns of one window row and tap: column j reads row[j·stride], at plane offset
+// base + j·stride. PyTorch's rule, taps taken in order (window rows, then columns): padding is
+// -inf, the first maximum wins ties, a NaN wins over everything (and a later NaN over an earlier
+// one). A fixed count of columns into local arrays, int32 offsets (so that values and offsets
+// fill vectors of the same width) and a constant stride where it can be: what lets the compiler
+// keep it all in vector registers, without the scalar prologue and epilogue of a loop of
+// unknown length (those were most of the time at ResNet's 16 output columns).
+constexpr std::int64_t kLanes = 16;
+template <std::int64_t kStride, class T>
+inline void max_tap(const T* row, std::int32_t base, std::int64_t stride, T* best, std::int32_t* at) {
+    if constexpr (kStride > 0) stride = kStride;
+#pragma omp simd
+    for (std::int64_t j = 0; j < kLanes; ++j) {
+        const T v = row[j * stride];
+        const bool take = v > best[j] || v != v;  // v != v: NaN
+        best[j] = take ? v : best[j];
+        at[j] = take ? base + static_cast<std::int32_t>(j * stride) : at[j];
     }
-    best_out = best;
-    at_out = at;
 }
 
 // x: [N, C, H, W] -> y, indices (int64): [N, C, OH, OW]. Reference: reference::max_pool2d_forward.
-// Output columns whose windows lie inside the plane horizontally take the vector path: per
-// window row and tap, one comparison across all of them (the same taps in the same order as
-// max_window, so the same results, NaNs and ties included); the scalar loop per window was
-// 1.3-1.7 % of ResNet-50's step for the stem's pool alone. Border columns keep max_window.
+// Each plane is first copied into rows padded with -inf on both sides (-inf never replaces the
+// running maximum), which makes every window interior: one output row is then, per
+// window row and tap, one vector comparison across all its columns, with a column count rounded
+// up to the vector width (no scalar remainder; the extra columns read padding and are dropped).
+// The row-by-row scalar loop was 1.3-1.7 % of ResNet-50's step for the stem's pool, and a vector
+// loop over the interior columns only, with int64 indices and the stride unknown, still 82 ms
+// on 2 threads (the compiler kept it scalar); this version: see docs/performance.md.
 void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices, const Pool2dParams& p) {
     dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
         using T = decltype(tag);
@@ -79,35 +87,49 @@ void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& indices,
         T* py = y.data<T>();
         std::int64_t* pi = indices.data<std::int64_t>();
         const std::int64_t s = p.stride_w;
-        // Interior columns [lo, hi): ow·s - pad_w >= 0 and ow·s - pad_w + kernel_w <= W.
-        const std::int64_t lo = std::min(d.OW, (p.pad_w + s - 1) / s);
-        const std::int64_t hi =
-            d.W + p.pad_w - p.kernel_w < 0 ? lo : std::clamp((d.W + p.pad_w - p.kernel_w) / s + 1, lo, d.OW);
-#pragma omp parallel for if (x.numel() > kParallelGrain && d.n > 1)
-        for (std::int64_t pl = 0; pl < d.n; ++pl) {
-            const T* in = px + pl * d.H * d.W;
-            for (std::int64_t oh = 0; oh < d.OH; ++oh) {
-                T* yrow = py + (pl * d.OH + oh) * d.OW;
-                std::int64_t* irow = pi + (pl * d.OH + oh) * d.OW;
-                for (std::int64_t ow = 0; ow < lo; ++ow) max_window(in, window(p, oh, ow, d.H, d.W), d.W, yrow[ow], irow[ow]);
-                for (std::int64_t ow = hi; ow < d.OW; ++ow) max_window(in, window(p, oh, ow, d.H, d.W), d.W, yrow[ow], irow[ow]);
-                if (lo == hi) continue;
-                const Window rows = window(p, oh, lo, d.H, d.W);
+        const std::int64_t columns = (d.OW + kLanes - 1) / kLanes * kLanes;
+        // A padded row: pad_w of -inf, the W values, then -inf up to the last tap any of the
+        // `columns` windows reads.
+        const std::int64_t padded_w = std::max(p.pad_w + d.W, (columns - 1) * s + p.kernel_w);
+        if (d.H * d.W > std::numeric_limits<std::int32_t>::max())
+            throw std::invalid_argument(fmt::format("max_pool2d: a {}x{} plane is past int32 offsets", d.H, d.W));
+#pragma omp parallel if (x.numel() > kParallelGrain && d.n > 1)
+        {
+            const T minus_inf = -std::numeric_limits<T>::infinity();
+            std::vector<T> padded(static_cast<std::size_t>(d.H * padded_w), minus_inf);
+#pragma omp for
+            for (std::int64_t pl = 0; pl < d.n; ++pl) {
+                const T* in = px + pl * d.H * d.W;
+                for (std::int64_t h = 0; h < d.H; ++h)
+                    std::copy(in + h * d.W, in + (h + 1) * d.W, padded.data() + h * padded_w + p.pad_w);
+                for (std::int64_t oh = 0; oh < d.OH; ++oh) {
+                    const Window rows = window(p, oh, 0, d.H, d.W);
+                    T* yrow = py + (pl * d.OH + oh) * d.OW;
+                    std::int64_t* irow = pi + (pl * d.OH + oh) * d.OW;
+                    for (std::int64_t c0 = 0; c0 < d.OW; c0 += kLanes) {
+                        alignas(64) T best[kLanes];
+                        alignas(64) std::int32_t at[kLanes];
+                        // All -inf: PyTorch's answer is the window's first element in the plane.
+                        const auto row0 = static_cast<std::int32_t>(rows.h0 * d.W);
+                        const auto column0 = static_cast<std::int32_t>(c0 * s - p.pad_w);
+                        const auto step = static_cast<std::int32_t>(s);
 #pragma omp simd
-                for (std::int64_t ow = lo; ow < hi; ++ow) {
-                    yrow[ow] = -std::numeric_limits<T>::infinity();
-                    irow[ow] = rows.h0 * d.W + ow * s - p.pad_w;
-                }
-                for (std::int64_t h = rows.h0; h < rows.h1; ++h) {
-                    for (std::int64_t k = 0; k < p.kernel_w; ++k) {
-                        const std::int64_t base = h * d.W + k - p.pad_w;
-#pragma omp simd
-                        for (std::int64_t ow = lo; ow < hi; ++ow) {
-                            const T v = in[base + ow * s];
-                            const bool take = v > yrow[ow] || v != v;  // v != v: NaN
-                            yrow[ow] = take ? v : yrow[ow];
-                            irow[ow] = take ? base + ow * s : irow[ow];
+                        for (std::int32_t j = 0; j < kLanes; ++j) {
+                            best[j] = minus_inf;
+                            at[j] = row0 + std::max(column0 + j * step, 0);
                         }
+                        for (std::int64_t h = rows.h0; h < rows.h1; ++h) {
+                            for (std::int64_t k = 0; k < p.kernel_w; ++k) {
+                                const T* row = padded.data() + h * padded_w + c0 * s + k;
+                                const auto base = static_cast<std::int32_t>(h * d.W + c0 * s + k - p.pad_w);
+                                if (s == 2) max_tap<2>(row, base, s, best, at);
+                                else if (s == 1) max_tap<1>(row, base, s, best, at);
+                                else max_tap<0>(row, base, s, best, at);
+                            }
+                        }
+                        const std::int64_t n = std::min(kLanes, d.OW - c0);
+                        std::copy(best, best + n, yrow + c0);
+                        std::copy(at, at + n, irow + c0);
                     }
                 }
             }
