@@ -79,6 +79,8 @@ std::vector<Case> cases() {
         {"direct: 7x7 same, 3 outputs", {1, 2, 32, 32}, {3, 2, 7, 7}, params(1, 3)},
         {"direct: valid, non-square kernel", {1, 1, 36, 37}, {8, 1, 2, 5}, params(1, 0)},
         {"direct: padding wider than the kernel reach", {1, 1, 32, 31}, {1, 1, 3, 3}, params(1, 3)},
+        // 11 taps per kernel row: backward-filter takes them in blocks of 8 + 3 (2 outputs).
+        {"direct: 11x11, taps in two blocks", {1, 1, 32, 32}, {2, 1, 11, 11}, params(1, 5)},
         // 11 input planes: backward-data builds them in register blocks of 8 + 3; 5 outputs.
         // 12 outputs: direct forward / backward-data (blocks 8 + 4), im2col backward-filter.
         {"direct: 5x5, 12 outputs", {1, 3, 32, 32}, {12, 3, 5, 5}, params(1, 2)},

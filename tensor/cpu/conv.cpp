@@ -157,6 +157,9 @@ void im2col(const T* x, T* col, std::int64_t ldc, const Geom& g) {
                     std::fill(r, r + lo, T(0));
                     if (p.stride_w == 1) {
                         std::copy(xr + lo, xr + hi, r + lo);
+                    } else if (p.stride_w == 2) {  // a constant stride: vector loads and shuffles
+#pragma omp simd
+                        for (std::int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * 2];
                     } else {
                         for (std::int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * p.stride_w];
                     }

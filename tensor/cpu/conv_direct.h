@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tensor/cpu/scratch.h"
@@ -167,9 +168,9 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
 // over input channels c (each owns gw[., c], so there is nothing to merge). For one kernel row
 // i, a run of up to JB taps j and a block of OB output planes, the OB x JB sums are lane-wide
 // vectors held in registers while the images' rows stream past: each step loads OB vectors of gy
-// and JB (overlapping) vectors of the padded x row for OB x JB multiply-adds, and the lanes are
-// reduced once at the end. gy is first copied with its rows padded to whole lane blocks (zeros),
-// so no block needs a tail.
+// and two vectors of the padded x row, from which the JN shifted x vectors are shuffled, for
+// OB x JN multiply-adds; the lanes are reduced once at the end. gy is first copied with its rows
+// padded to whole lane blocks (zeros), so no block needs a tail.
 // kLanes values of T as one GCC/Clang vector (AVX-512: one register of floats; NEON and AVX2
 // split it): an array of these stays in registers where a T[][kLanes] array was kept in memory
 // and stored back on every multiply-add (measured in the disassembly).
@@ -191,43 +192,77 @@ inline Lanes<T> load_lanes(const T* p) {
     std::memcpy(&v, p, sizeof v);
     return v;
 }
+// Lanes J .. J + kLanes - 1 of the 2·kLanes values lo, hi: x shifted by J taps. One shuffle
+// (vpermt2ps on AVX-512) where an unaligned load per tap split a cache line 15 times in 16 and
+// left the loop load-bound at ~0.45 of the GEMM's speed (7x7 -> 3, measured).
+template <int J, class V, std::size_t... L>
+inline V shifted(V lo, V hi, std::index_sequence<L...>) {
+    return __builtin_shufflevector(lo, hi, (J + static_cast<int>(L))...);
+}
 
+// One kernel row i and taps [j0, j0 + JN) of a block of OB output planes, over all images.
+template <int OB, int JN, class T>
+void filter_row(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std::int64_t OWP, std::int64_t o0,
+                std::int64_t c, std::int64_t i, std::int64_t j0, T* gw) {
+    Lanes<T> acc[OB][JN] = {};
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t oh = 0; oh < k.OH; ++oh) {
+            const T* xr = xpc + (n * k.HP + oh + i) * k.WP + j0;
+            const T* gr = gyp + ((n * k.O + o0) * k.OH + oh) * OWP;
+            for (std::int64_t ow0 = 0; ow0 < OWP; ow0 += kLanes) {
+                Lanes<T> g[OB];
+                for (int o = 0; o < OB; ++o) g[o] = load_lanes(gr + o * k.OH * OWP + ow0);
+                const Lanes<T> lo = load_lanes(xr + ow0), hi = load_lanes(xr + ow0 + kLanes);
+                [&]<std::size_t... J>(std::index_sequence<J...>) {
+                    ((void)[&] {
+                        const Lanes<T> xv = shifted<J>(lo, hi, std::make_index_sequence<kLanes>{});
+                        for (int o = 0; o < OB; ++o) acc[o][J] += g[o] * xv;
+                    }(),
+                     ...);
+                }(std::make_index_sequence<JN>{});
+            }
+        }
+    for (int o = 0; o < OB; ++o)
+        for (int j = 0; j < JN; ++j) {
+            T sum = 0;
+            for (std::int64_t l = 0; l < kLanes; ++l) sum += acc[o][j][l];
+            gw[(((o0 + o) * k.C + c) * k.KH + i) * k.KW + j0 + j] = sum;
+        }
+}
+
+// At most 24 accumulators: with the OB gy vectors and the x vectors, within AVX-512's 32
+// registers; taps per block at most 8 (FMA latency is covered by 8 chains already).
+template <int OB>
+constexpr int taps_per_block() {
+    return OB >= 8 ? 3 : std::min(8, 24 / OB);
+}
 template <int OB, class T>
 void filter_taps(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std::int64_t OWP, std::int64_t o0,
                  std::int64_t c, T* gw) {
-    // At most 24 accumulators: with the OB gy vectors and an x vector, within AVX-512's 32 registers.
-    constexpr int JB = OB >= 8 ? 3 : 24 / OB;
+    constexpr int JB = taps_per_block<OB>();
     for (std::int64_t i = 0; i < k.KH; ++i)
         for (std::int64_t j0 = 0; j0 < k.KW; j0 += JB) {
-            const std::int64_t jn = std::min<std::int64_t>(JB, k.KW - j0);
-            Lanes<T> acc[OB][JB] = {};
-            for (std::int64_t n = 0; n < N; ++n)
-                for (std::int64_t oh = 0; oh < k.OH; ++oh) {
-                    const T* xr = xpc + (n * k.HP + oh + i) * k.WP + j0;
-                    const T* gr = gyp + ((n * k.O + o0) * k.OH + oh) * OWP;
-                    for (std::int64_t ow0 = 0; ow0 < OWP; ow0 += kLanes) {
-                        Lanes<T> g[OB];
-                        for (int o = 0; o < OB; ++o) g[o] = load_lanes(gr + o * k.OH * OWP + ow0);
-                        for (int j = 0; j < JB; ++j) {
-                            if (j >= jn) break;
-                            const Lanes<T> xv = load_lanes(xr + ow0 + j);
-                            for (int o = 0; o < OB; ++o) acc[o][j] += g[o] * xv;
-                        }
-                    }
-                }
-            for (int o = 0; o < OB; ++o)
-                for (std::int64_t j = 0; j < jn; ++j) {
-                    T sum = 0;
-                    for (std::int64_t l = 0; l < kLanes; ++l) sum += acc[o][j][l];
-                    gw[(((o0 + o) * k.C + c) * k.KH + i) * k.KW + j0 + j] = sum;
-                }
+            auto row = [&](auto jn) { filter_row<OB, jn.value>(xpc, gyp, N, k, OWP, o0, c, i, j0, gw); };
+            switch (std::min<std::int64_t>(JB, k.KW - j0)) {
+                case 1: row(std::integral_constant<int, 1>{}); break;
+                case 2: row(std::integral_constant<int, 2>{}); break;
+                case 3: row(std::integral_constant<int, 3>{}); break;
+                case 4: if constexpr (JB >= 4) row(std::integral_constant<int, 4>{}); break;
+                case 5: if constexpr (JB >= 5) row(std::integral_constant<int, 5>{}); break;
+                case 6: if constexpr (JB >= 6) row(std::integral_constant<int, 6>{}); break;
+                case 7: if constexpr (JB >= 7) row(std::integral_constant<int, 7>{}); break;
+                default: if constexpr (JB >= 8) row(std::integral_constant<int, 8>{}); break;
+            }
         }
 }
 
 template <class T>
 void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
-    const Corr k = make_corr(s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.pad_h, s.pad_w);
     const std::int64_t OWP = (s.OW + kLanes - 1) / kLanes * kLanes;
+    // Padded x rows long enough for the two vectors at the last column block, shifted by the
+    // last tap block's start (< KW).
+    Corr k = make_corr(s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.pad_h, s.pad_w);
+    k.WP = std::max(k.WP, OWP + s.KW + kLanes);
     Scratch<T> gy_scratch;
     T* gyp = gy_scratch.get(s.N * s.O * s.OH * OWP);
 #pragma omp parallel for if (s.N * s.O * s.OH * s.OW > 32768)
@@ -239,7 +274,8 @@ void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
     {
         Scratch<T> scratch;
         T* xpc = scratch.get(s.N * k.HP * k.WP);
-        const Corr one = {1, k.H, k.W, k.O, k.KH, k.KW, k.OH, k.OW, k.pad_h, k.pad_w, k.HP, k.WP};
+        Corr one = k;
+        one.C = 1;
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t c = 0; c < s.C; ++c) {
             for (std::int64_t n = 0; n < s.N; ++n)
