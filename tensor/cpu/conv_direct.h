@@ -36,7 +36,8 @@ struct Shape4 {
 constexpr std::int64_t kLanes = 16, kBlock = 8;
 // Columns per step of correlate_block for OB output planes: at least 8 lane vectors of sums,
 // so that 8 independent multiply-add chains hide the FMA latency (3 planes x 1 vector left the
-// 7x7 -> 3 forward latency-bound at ~0.4 of the GEMM's speed). The padded rows cover kMaxCols.
+// 7x7 -> 3 forward latency-bound at ~0.4 of the GEMM's speed). More (2 vectors for 8 planes, 5
+// for 3) spilled registers: 0.8x. The padded rows cover kMaxCols.
 constexpr std::int64_t kMaxCols = 4 * kLanes;
 template <int OB>
 constexpr std::int64_t block_cols() {
@@ -53,7 +54,8 @@ struct Corr {
 inline Corr make_corr(std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t O, std::int64_t KH,
                       std::int64_t KW, std::int64_t OH, std::int64_t OW, std::int64_t pad_h, std::int64_t pad_w) {
     const std::int64_t ow_blocks = (OW + kMaxCols - 1) / kMaxCols * kMaxCols;
-    return {C, H, W, O, KH, KW, OH, OW, pad_h, pad_w, OH + KH - 1, ow_blocks + KW - 1};
+    // Row room: the last column block plus one vector (shuffled taps read kLanes past a block).
+    return {C, H, W, O, KH, KW, OH, OW, pad_h, pad_w, OH + KH - 1, ow_blocks + std::max<std::int64_t>(KW - 1, kLanes)};
 }
 
 // Zero-padded copy of one image's C planes: input (ih, iw) at padded (ih + pad_h, iw + pad_w).
@@ -71,10 +73,77 @@ void pad_planes(const T* x, const Corr& k, T* xp) {
         }
 }
 
+// kLanes values of T as one GCC/Clang vector (AVX-512: one register of floats; NEON and AVX2
+// split it): an array of these stays in registers where a T[][kLanes] array was kept in memory
+// and stored back on every multiply-add (measured in the disassembly).
+template <class T>
+struct LanesOf;
+template <>
+struct LanesOf<float> {
+    typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
+};
+template <>
+struct LanesOf<double> {
+    typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
+};
+template <class T>
+using Lanes = typename LanesOf<T>::type;
+template <class T>
+inline Lanes<T> load_lanes(const T* p) {
+    Lanes<T> v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+// Lanes J .. J + kLanes - 1 of the 2·kLanes values lo, hi: x shifted by J taps. One shuffle
+// (vpermt2ps on AVX-512) where an unaligned load per tap split a cache line 15 times in 16 and
+// left the loop load-bound at ~0.45 of the GEMM's speed (7x7 -> 3, measured).
+template <int J, class V, std::size_t... L>
+inline V shifted(V lo, V hi, std::index_sequence<L...>) {
+    return __builtin_shufflevector(lo, hi, (J + static_cast<int>(L))...);
+}
+
 // Output planes [o0, o0 + OB) of one image from its padded planes; wb is the block's weights
-// laid out [C][KH][KW][OB].
+// laid out [C][KH][KW][OB]. For one input row, the V + 1 vectors under the block's columns are
+// loaded once and each tap's shifted vectors shuffled from them (KWC taps, a compile-time
+// count); with an unaligned load per tap instead, which the compiler also repeated for every
+// output plane, the 7x7 -> 3 forward was load-bound at ~0.45 of the GEMM's speed.
+template <int OB, int KWC, class T>
+void correlate_block_taps(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T* y) {
+    constexpr std::int64_t cols = block_cols<OB>();
+    constexpr int V = static_cast<int>(cols / kLanes);
+    for (std::int64_t oh = 0; oh < k.OH; ++oh)
+        for (std::int64_t ow0 = 0; ow0 < k.OW; ow0 += cols) {
+            Lanes<T> acc[OB][V] = {};
+            for (std::int64_t c = 0; c < k.C; ++c)
+                for (std::int64_t i = 0; i < k.KH; ++i) {
+                    const T* xr = xp + (c * k.HP + oh + i) * k.WP + ow0;
+                    const T* wr = wb + (c * k.KH + i) * KWC * OB;
+                    Lanes<T> raw[V + 1];
+                    for (int v = 0; v <= V; ++v) raw[v] = load_lanes(xr + v * kLanes);
+                    [&]<std::size_t... J>(std::index_sequence<J...>) {
+                        ((void)[&] {
+                            Lanes<T> xs[V];
+                            for (int v = 0; v < V; ++v)
+                                xs[v] = shifted<J>(raw[v], raw[v + 1], std::make_index_sequence<kLanes>{});
+                            for (int o = 0; o < OB; ++o) {
+                                const T wv = wr[J * OB + o];
+                                for (int v = 0; v < V; ++v) acc[o][v] += xs[v] * wv;
+                            }
+                        }(),
+                         ...);
+                    }(std::make_index_sequence<KWC>{});
+                }
+            const std::int64_t n = std::min(cols, k.OW - ow0);
+            for (int o = 0; o < OB; ++o) {
+                T out[cols];
+                std::memcpy(out, acc[o], sizeof out);
+                std::copy_n(out, n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
+            }
+        }
+}
+// Kernels of more than 8 taps per row: a plain loop per tap.
 template <int OB, class T>
-void correlate_block(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T* y) {
+void correlate_block_any(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T* y) {
     constexpr std::int64_t cols = block_cols<OB>();
     for (std::int64_t oh = 0; oh < k.OH; ++oh)
         for (std::int64_t ow0 = 0; ow0 < k.OW; ow0 += cols) {
@@ -93,6 +162,20 @@ void correlate_block(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T
             const std::int64_t n = std::min(cols, k.OW - ow0);
             for (int o = 0; o < OB; ++o) std::copy_n(acc[o], n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
         }
+}
+template <int OB, class T>
+void correlate_block(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T* y) {
+    switch (k.KW) {
+        case 1: return correlate_block_taps<OB, 1>(xp, wb, k, o0, y);
+        case 2: return correlate_block_taps<OB, 2>(xp, wb, k, o0, y);
+        case 3: return correlate_block_taps<OB, 3>(xp, wb, k, o0, y);
+        case 4: return correlate_block_taps<OB, 4>(xp, wb, k, o0, y);
+        case 5: return correlate_block_taps<OB, 5>(xp, wb, k, o0, y);
+        case 6: return correlate_block_taps<OB, 6>(xp, wb, k, o0, y);
+        case 7: return correlate_block_taps<OB, 7>(xp, wb, k, o0, y);
+        case 8: return correlate_block_taps<OB, 8>(xp, wb, k, o0, y);
+        default: return correlate_block_any<OB>(xp, wb, k, o0, y);
+    }
 }
 
 // Calls f(std::integral_constant<int, ob>{}) for ob in [1, kBlock]: the block width as a
@@ -171,35 +254,6 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
 // and two vectors of the padded x row, from which the JN shifted x vectors are shuffled, for
 // OB x JN multiply-adds; the lanes are reduced once at the end. gy is first copied with its rows
 // padded to whole lane blocks (zeros), so no block needs a tail.
-// kLanes values of T as one GCC/Clang vector (AVX-512: one register of floats; NEON and AVX2
-// split it): an array of these stays in registers where a T[][kLanes] array was kept in memory
-// and stored back on every multiply-add (measured in the disassembly).
-template <class T>
-struct LanesOf;
-template <>
-struct LanesOf<float> {
-    typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
-};
-template <>
-struct LanesOf<double> {
-    typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
-};
-template <class T>
-using Lanes = typename LanesOf<T>::type;
-template <class T>
-inline Lanes<T> load_lanes(const T* p) {
-    Lanes<T> v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-// Lanes J .. J + kLanes - 1 of the 2·kLanes values lo, hi: x shifted by J taps. One shuffle
-// (vpermt2ps on AVX-512) where an unaligned load per tap split a cache line 15 times in 16 and
-// left the loop load-bound at ~0.45 of the GEMM's speed (7x7 -> 3, measured).
-template <int J, class V, std::size_t... L>
-inline V shifted(V lo, V hi, std::index_sequence<L...>) {
-    return __builtin_shufflevector(lo, hi, (J + static_cast<int>(L))...);
-}
-
 // One kernel row i and taps [j0, j0 + JN) of a block of OB output planes, over all images.
 template <int OB, int JN, class T>
 void filter_row(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std::int64_t OWP, std::int64_t o0,
