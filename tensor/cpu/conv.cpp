@@ -451,13 +451,20 @@ conv_direct::Shape4 direct_shape(const Geom& g) {
 
 // 3x3, stride 1, no dilation, one group, padding <= 2 (conv_winograd.h): Winograd F(2x2, 3x3)
 // does the arithmetic in 2.25x fewer multiply-adds. Below kWinogradMinChannels channels on
-// either side the GEMMs are too thin to carry the transforms' memory traffic.
+// either side the GEMMs are too thin to carry the transforms' memory traffic. A forward or
+// backward-data pass that writes at most kWinogradMinChannels planes of >= kDirectMinPlane
+// pixels goes to the direct loops instead: on 64x64 planes, 16 -> 16 direct 1.5x Winograd
+// (forward and backward-data), 32 -> 16 forward 1.27x, 16 -> 32 backward-data 1.25x; with 32
+// planes written, Winograd is ahead or level (2 threads, side by side, docs/performance.md).
 constexpr std::int64_t kWinogradMinChannels = 16;
-bool use_winograd(const Geom& g) {
+bool use_winograd(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
-    return g.G == 1 && g.KH == 3 && g.KW == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 &&
-           p.dil_w == 1 && p.pad_h <= 2 && p.pad_w <= 2 && g.C >= kWinogradMinChannels &&
-           g.O >= kWinogradMinChannels;
+    const bool shape = g.G == 1 && g.KH == 3 && g.KW == 3 && p.stride_h == 1 && p.stride_w == 1 &&
+                       p.dil_h == 1 && p.dil_w == 1 && p.pad_h <= 2 && p.pad_w <= 2 &&
+                       g.C >= kWinogradMinChannels && g.O >= kWinogradMinChannels;
+    const std::int64_t written = pass == Pass::backward_data ? g.C : g.O;
+    const bool thin_direct = pass != Pass::backward_filter && written <= kWinogradMinChannels && use_direct(g, pass);
+    return shape && !thin_direct;
 }
 conv_winograd::Shape4 winograd_shape(const Geom& g) {
     return {g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.p.pad_h, g.p.pad_w};
@@ -495,7 +502,7 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, con
     if (g.N == 0) return;
     dispatch_floating(y.dtype(), "conv2d", [&](auto tag) {
         using T = decltype(tag);
-        if (use_winograd(g))
+        if (use_winograd(g, Pass::forward))
             return conv_winograd::forward(x.data<T>(), w.data<T>(), y.data<T>(), winograd_shape(g));
         if constexpr (std::is_same_v<T, float>)
             if (use_pointwise<T>(g, Pass::forward))
@@ -513,7 +520,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor&
     if (g.N == 0) return;
     dispatch_floating(gx.dtype(), "conv2d_backward_data", [&](auto tag) {
         using T = decltype(tag);
-        if (use_winograd(g))
+        if (use_winograd(g, Pass::backward_data))
             return conv_winograd::backward_data(gy.data<T>(), w.data<T>(), gx.data<T>(), winograd_shape(g));
         if constexpr (std::is_same_v<T, float>)
             if (use_pointwise<T>(g, Pass::backward_data))
@@ -531,7 +538,7 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tenso
     if (g.N == 0) return fill(gw, 0.0);  // an empty batch contributes nothing
     dispatch_floating(gw.dtype(), "conv2d_backward_filter", [&](auto tag) {
         using T = decltype(tag);
-        if (use_winograd(g))
+        if (use_winograd(g, Pass::backward_filter))
             return conv_winograd::backward_filter(x.data<T>(), gy.data<T>(), gw.data<T>(), winograd_shape(g));
         if constexpr (std::is_same_v<T, float>)
             if (use_pointwise<T>(g, Pass::backward_filter))
