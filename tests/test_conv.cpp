@@ -194,7 +194,10 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          Big{{1, 24, 64, 64}, {24, 24, 3, 3}, params(1, 1)},
                          // 16 -> 16 on 32x32: the direct loops forward and backward-data
                          // (thin Winograd GEMMs lose there), Winograd backward-filter.
-                         Big{{2, 16, 32, 32}, {16, 16, 3, 3}, params(1, 1)}}) {
+                         Big{{2, 16, 32, 32}, {16, 16, 3, 3}, params(1, 1)},
+                         // A col of 1,600 x 1,024 values: backward-filter in bands of 5 output
+                         // rows (the last one 2), accumulated into gw.
+                         Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)}}) {
         INFO(shape_str(c.x) << " * " << shape_str(c.w));
         Tensor x = random_tensor(c.x, 7), w = random_tensor(c.w, 8);
         Tensor y = kernels::conv2d_forward(x, w, c.p);
