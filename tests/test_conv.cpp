@@ -289,7 +289,9 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
                            P{{5, 20, 7, 7}, 130, 1, 1}, P{{2, 600, 4, 4}, 130, 1, 1}, P{{2, 130, 4, 4}, 600, 1, 1},
                            P{{160, 128, 4, 4}, 128, 1, 1}, P{{6, 128, 8, 8}, 256, 2, 2}, P{{4, 129, 9, 9}, 131, 3, 2},
                            // 2 images on 3 threads: pieces of 32 columns that cross from one image into the next.
-                           P{{2, 128, 7, 7}, 144, 1, 1}}) {
+                           P{{2, 128, 7, 7}, 144, 1, 1},
+                           // 64 input channels, stride 2: the dispatch's backward-data takes the packed path.
+                           P{{4, 64, 8, 8}, 40, 2, 2}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
                                 << ", threads " << threads);
             Conv2dParams p;

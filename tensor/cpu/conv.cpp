@@ -506,10 +506,13 @@ conv_winograd::Shape4 winograd_shape(const Geom& g) {
 // (conv_pointwise.h): no copies in or out of a GEMM matrix. The GEMM's rows (output channels
 // forward and backward-filter, input channels backward-data) come in register tiles of 12: below
 // kPackedMinRows rows, the padding of the last tile and the packing of the other operand
-// cost more than the copies save (64 rows: 0.9x the im2col path, measured side by side). With
-// 128 or more, side by side against im2col on ResNet-50's shapes: forward 1.1-1.7x,
-// backward-data 1.1-1.5x, backward-filter 1.0-1.25x (its operands are packed transposed).
-constexpr std::int64_t kPointwiseMinChannels = 16;
+// cost more than the copies save (64 rows, in-process side by side against the im2col path at
+// 16x16: 256 -> 64 forward 0.95x, backward-filter 0.83-0.94x, 64 -> 256 backward-data 1.01x).
+// The exception is a strided backward-data, where im2col's col2im spreads the GEMM's output
+// through a zeroed plane: 64 rows there 1.24-1.31x (ResNet-18's 1x1/2 64 -> 128). With 128 or
+// more, side by side against im2col on ResNet-50's shapes: forward 1.1-1.7x, backward-data
+// 1.1-1.5x, backward-filter 1.0-1.25x (its operands are packed transposed).
+constexpr std::int64_t kPointwiseMinChannels = 16, kPointwiseStridedDataMinRows = 64;
 template <class T>
 bool use_pointwise(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
@@ -517,7 +520,8 @@ bool use_pointwise(const Geom& g, Pass pass) {
         p.pad_w != 0 || g.G != 1)
         return false;
     const std::int64_t rows = pass == Pass::backward_data ? g.C : g.O, other = pass == Pass::backward_data ? g.O : g.C;
-    return rows >= kPackedMinRows && other >= kPointwiseMinChannels;
+    const bool strided_data = pass == Pass::backward_data && (p.stride_h > 1 || p.stride_w > 1);
+    return rows >= (strided_data ? kPointwiseStridedDataMinRows : kPackedMinRows) && other >= kPointwiseMinChannels;
 }
 conv_pointwise::Shape4 pointwise_shape(const Geom& g) {
     return {g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.p.stride_h, g.p.stride_w};
