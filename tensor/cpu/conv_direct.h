@@ -247,8 +247,9 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
               gx);
 }
 
-// gw[o, c, i, j] = sum over images and output pixels of gy[n, o] x shifted x[n, c]. Parallel
-// over input channels c (each owns gw[., c], so there is nothing to merge). For one kernel row
+// gw[o, c, i, j] = sum over images and output pixels of gy[n, o] x shifted x[n, c]. Images in
+// blocks, and within a block parallel over input channels c (each owns gw[., c], so there is
+// nothing to merge; blocks add into gw in order, so the sums do not depend on the threads). For one kernel row
 // i, a run of up to JB taps j and a block of OB output planes, the OB x JB sums are lane-wide
 // vectors held in registers while the images' rows stream past: each step loads OB vectors of gy
 // and two vectors of the padded x row, from which the JN shifted x vectors are shuffled, for
@@ -280,7 +281,7 @@ void filter_row(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std::
         for (int j = 0; j < JN; ++j) {
             T sum = 0;
             for (std::int64_t l = 0; l < kLanes; ++l) sum += acc[o][j][l];
-            gw[(((o0 + o) * k.C + c) * k.KH + i) * k.KW + j0 + j] = sum;
+            gw[(((o0 + o) * k.C + c) * k.KH + i) * k.KW + j0 + j] += sum;
         }
 }
 
@@ -310,6 +311,11 @@ void filter_taps(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std:
         }
 }
 
+// Images per block of backward_filter: each (channel, block of output planes, kernel row)
+// streams the block's gy planes, so a block's gy should stay in a core's L2; streaming all
+// images' gy from L3 per channel and kernel row left the pass memory-bound.
+constexpr std::int64_t kFilterBlockBytes = std::int64_t{512} << 10;
+
 template <class T>
 void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
     const std::int64_t OWP = (s.OW + kLanes - 1) / kLanes * kLanes;
@@ -317,27 +323,33 @@ void backward_filter(const T* x, const T* gy, T* gw, const Shape4& s) {
     // last tap block's start (< KW).
     Corr k = make_corr(s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.pad_h, s.pad_w);
     k.WP = std::max(k.WP, OWP + s.KW + kLanes);
+    const std::int64_t image_bytes = s.O * s.OH * OWP * static_cast<std::int64_t>(sizeof(T));
+    const std::int64_t block = std::clamp<std::int64_t>(kFilterBlockBytes / image_bytes, 1, std::max<std::int64_t>(s.N, 1));
     Scratch<T> gy_scratch;
     T* gyp = gy_scratch.get(s.N * s.O * s.OH * OWP);
-#pragma omp parallel for if (s.N * s.O * s.OH * s.OW > 32768)
-    for (std::int64_t r = 0; r < s.N * s.O * s.OH; ++r) {
-        std::copy_n(gy + r * s.OW, s.OW, gyp + r * OWP);
-        std::fill(gyp + r * OWP + s.OW, gyp + (r + 1) * OWP, T(0));
-    }
+    std::fill(gw, gw + s.O * s.C * s.KH * s.KW, T(0));
 #pragma omp parallel
     {
+#pragma omp for
+        for (std::int64_t r = 0; r < s.N * s.O * s.OH; ++r) {
+            std::copy_n(gy + r * s.OW, s.OW, gyp + r * OWP);
+            std::fill(gyp + r * OWP + s.OW, gyp + (r + 1) * OWP, T(0));
+        }
         Scratch<T> scratch;
-        T* xpc = scratch.get(s.N * k.HP * k.WP);
+        T* xpc = scratch.get(block * k.HP * k.WP);
         Corr one = k;
         one.C = 1;
+        for (std::int64_t n0 = 0; n0 < s.N; n0 += block) {
+            const std::int64_t nb = std::min(block, s.N - n0);
 #pragma omp for schedule(dynamic, 1)
-        for (std::int64_t c = 0; c < s.C; ++c) {
-            for (std::int64_t n = 0; n < s.N; ++n)
-                pad_planes(x + (n * s.C + c) * s.H * s.W, one, xpc + n * k.HP * k.WP);
-            for (std::int64_t o0 = 0; o0 < s.O; o0 += kBlock) {
-                with_block(std::min(kBlock, s.O - o0), [&](auto ob) {
-                    filter_taps<ob.value>(xpc, gyp, s.N, k, OWP, o0, c, gw);
-                });
+            for (std::int64_t c = 0; c < s.C; ++c) {
+                for (std::int64_t n = 0; n < nb; ++n)
+                    pad_planes(x + ((n0 + n) * s.C + c) * s.H * s.W, one, xpc + n * k.HP * k.WP);
+                for (std::int64_t o0 = 0; o0 < s.O; o0 += kBlock) {
+                    with_block(std::min(kBlock, s.O - o0), [&](auto ob) {
+                        filter_taps<ob.value>(xpc, gyp + n0 * s.O * s.OH * OWP, nb, k, OWP, o0, c, gw);
+                    });
+                }
             }
         }
     }
