@@ -197,7 +197,10 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          Big{{2, 16, 32, 32}, {16, 16, 3, 3}, params(1, 1)},
                          // A col of 1,600 x 1,024 values: backward-filter in bands of 5 output
                          // rows (the last one 2), accumulated into gw.
-                         Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)}}) {
+                         Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)},
+                         // Direct backward-filter over 3 blocks of one image (gy of 8 64x64
+                         // float64 planes per image, past half the block's bytes).
+                         Big{{3, 2, 64, 64}, {8, 2, 3, 3}, params(1, 1)}}) {
         INFO(shape_str(c.x) << " * " << shape_str(c.w));
         Tensor x = random_tensor(c.x, 7), w = random_tensor(c.w, 8);
         Tensor y = kernels::conv2d_forward(x, w, c.p);
