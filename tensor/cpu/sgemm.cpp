@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/transpose16.h"
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
@@ -119,33 +120,6 @@ inline std::int64_t run_length(const Dim& dim, std::int64_t i, std::int64_t limi
     if (dim.stride != 1) return 1;
     return dim.linear() ? limit : std::min(limit, dim.run - i % dim.run);
 }
-
-#if defined(__AVX512F__)
-// r[i][j] -> r[j][i] for a 16 x 16 block in 16 registers: 32-bit, 64-bit, then 128-bit
-// interleaves (64 shuffles for 256 values).
-inline void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16], v[16];
-    for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 2; ++i)
-        for (int j = 0; j < 4; ++j) {
-            v[8 * i + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
-            v[8 * i + 4 + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0xDD);
-        }
-    for (int j = 0; j < 8; ++j) {
-        r[j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0xDD);
-    }
-}
-#endif
 
 // The transposed case of pack_panel below, with AVX-512: up to 16 of the panel's columns at a
 // time, 16 depth steps of them loaded as rows and transposed in registers, the rest of a run
