@@ -30,6 +30,24 @@ TEST_CASE("gradients accumulate into existing .grad across backward calls and re
     REQUIRE(x.grad().to_vector() == std::vector<double>{3, 5});
 }
 
+// A node's pending gradient is added into in place when nothing else holds it. Here add(h, k)
+// hands one tensor to both h and k, and h gathers more paths while k's share is still pending:
+// adding into that shared tensor would corrupt k's gradient. Both orders of the graph's
+// branches are tried, since the engine's order decides which gradient arrives first.
+TEST_CASE("a non-leaf's gradient sums every path, shared or not") {
+    for (bool k_last : {false, true}) {
+        INFO("k's other use " << (k_last ? "last" : "first"));
+        Tensor x = leaf({1, 2, 3}, {3});
+        Tensor h = mul_scalar(x, 2), k = mul_scalar(x, 5);
+        // loss = sum(h + k) + sum(h·h) + sum(7k): dloss/dh = 1 + 2h, dloss/dk = 1 + 7.
+        Tensor shared = sum(add(h, k)), hh = sum(mul(h, h)), kk = sum(mul_scalar(k, 7));
+        Tensor loss = k_last ? add(add(shared, hh), kk) : add(kk, add(shared, hh));
+        backward(loss);
+        // dloss/dx = 2·(1 + 2h) + 5·8 = 42 + 8x.
+        REQUIRE(x.grad().to_vector() == std::vector<double>{50, 58, 66});
+    }
+}
+
 TEST_CASE("leaf gradients are independent dense tensors") {
     Tensor a = leaf({1, 2}, {2}), b = leaf({3, 4}, {2});
     backward(sum(add(a, b)));
