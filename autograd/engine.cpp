@@ -62,6 +62,46 @@ static void accumulate_leaf(Tensor leaf, const Tensor& g) {
     else leaf.set_grad(exclusively_owned(g) ? g : g.clone());
 }
 
+namespace {
+// The node whose backward closure is running and the engine's pending gradients, for
+// take_pending_grad (thread-local: backward passes on different threads do not mix).
+struct Pending {
+    const Node* node = nullptr;
+    std::unordered_map<Node*, Tensor>* grads = nullptr;
+};
+thread_local Pending g_pending;
+
+// Sets g_pending for one closure call and restores the previous one (exceptions included).
+class PendingScope {
+public:
+    PendingScope(const Node* node, std::unordered_map<Node*, Tensor>* grads) : saved_(g_pending) {
+        g_pending = {node, grads};
+    }
+    ~PendingScope() { g_pending = saved_; }
+    PendingScope(const PendingScope&) = delete;
+    PendingScope& operator=(const PendingScope&) = delete;
+
+private:
+    Pending saved_;
+};
+}  // namespace
+
+Tensor take_pending_grad(std::size_t input) {
+    if (!g_pending.node) return Tensor();
+    const std::vector<Tensor>& inputs = g_pending.node->inputs();
+    if (input >= inputs.size() || !inputs[input].defined()) return Tensor();
+    Node* producer = inputs[input].impl().autograd.grad_fn.get();
+    if (!producer) return Tensor();  // a leaf: its .grad() follows accumulate_leaf's rules
+    for (std::size_t i = 0; i < inputs.size(); ++i)  // the same tensor twice: the engine sums them
+        if (i != input && inputs[i].defined() && inputs[i].impl().autograd.grad_fn.get() == producer) return Tensor();
+    auto found = g_pending.grads->find(producer);
+    if (found == g_pending.grads->end() || !found->second.defined()) return Tensor();
+    if (!exclusively_owned(found->second) || found->second.shape() != inputs[input].shape()) return Tensor();
+    Tensor pending = std::move(found->second);
+    g_pending.grads->erase(found);
+    return pending;
+}
+
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     profiler::PhaseScope phase(profiler::Phase::backward);  // for `bench step --profile`'s breakdown
     DCODR_CHECK(root.requires_grad(), "backward: the tensor does not require grad (no input required grad, or it "
@@ -115,7 +155,11 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
         if (found == grads.end()) continue;  // no gradient flowed here
         Tensor g = std::move(found->second);
         grads.erase(found);
-        GradList in_grads = node->apply(g);
+        GradList in_grads;
+        {
+            PendingScope pending(node, &grads);
+            in_grads = node->apply(g);
+        }
         DCODR_CHECK(in_grads.size() == node->inputs().size(), "backward of {} returned {} gradients for {} inputs",
                     node->name(), in_grads.size(), node->inputs().size());
         for (std::size_t i = 0; i < in_grads.size(); ++i) {

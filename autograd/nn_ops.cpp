@@ -12,8 +12,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     // The first layer's input (images) needs no gradient: skip the costly backward-data then.
     bool need_x = x.requires_grad(), need_w = w.requires_grad();
     Tensor y = record("conv2d", K::conv2d_forward(x, w, p), {x, w}, [dx, dw, p, need_x, need_w](const Tensor& g) {
-        return GradList{need_x ? K::conv2d_backward_data(g, dw, dx.shape(), p) : Tensor(),
-                        need_w ? K::conv2d_backward_filter(dx, g, dw.shape(), p) : Tensor()};
+        Tensor gx;
+        if (need_x) {
+            // x's gradient from the paths already run (a ResNet block's residual), added into.
+            gx = take_pending_grad(0);
+            if (gx.defined()) K::conv2d_backward_data_add(g, dw, gx, p);
+            else gx = K::conv2d_backward_data(g, dw, dx.shape(), p);
+        }
+        return GradList{gx, need_w ? K::conv2d_backward_filter(dx, g, dw.shape(), p) : Tensor()};
     });
     if (!bias.defined()) return y;
     DCODR_CHECK(bias.dim() == 1 && bias.size(0) == w.size(0), "conv2d: bias must have shape [{}], got {}", w.size(0),

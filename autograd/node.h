@@ -4,6 +4,7 @@
 // calls record(), giving the output, the inputs, and a closure that maps the output's
 // gradient to one gradient per input. Forward and backward of an op thus sit side by side.
 #pragma once
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ template <class Fn>
 inline Tensor record(const char*, Tensor output, const std::vector<Tensor>&, Fn&&) {
     return output;
 }
+inline Tensor take_pending_grad(std::size_t) { return Tensor(); }
 #else
 // Grad mode: when off (inside a NoGradGuard), ops record nothing.
 bool grad_enabled();
@@ -73,6 +75,14 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
 // Reverse-mode pass from `root` (a scalar, unless `grad` is given): accumulates into the
 // .grad() of every leaf that requires grad. Frees the graph unless retain_graph.
 void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+
+// For an op's backward closure, while backward() runs it: the gradient already gathered for
+// the op's input `input` from the paths run before, handed over to be added into (the closure
+// then returns a gradient that includes it), or an undefined tensor when there is none or
+// something else still holds it (then return the op's own gradient as usual). A fused
+// "compute and add" saves the separate sum and the memory of a fresh one: conv2d uses it, so a
+// ResNet block's first convolution adds its input gradient into the residual path's.
+Tensor take_pending_grad(std::size_t input);
 #endif
 
 }  // namespace dcodr

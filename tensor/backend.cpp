@@ -102,6 +102,12 @@ void Backend::adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, double
     combine(BinaryOp::sub, p, scaled(step, lr / c1), p);
 }
 
+void Backend::conv2d_backward_data_add(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) {
+    Tensor part = Tensor::empty(gx.shape(), gx.dtype(), gx.device());
+    conv2d_backward_data(gy, w, part, p);
+    binary(BinaryOp::add, gx, part, gx, 0.0);
+}
+
 void Backend::adam_step_multi(const std::vector<AdamTensors>& ts, double lr, double b1, double b2, double eps,
                               double c1, double c2) {
     for (const AdamTensors& t : ts) adam_step(*t.param, *t.grad, *t.m, *t.v, lr, b1, b2, eps, c1, c2);

@@ -247,6 +247,16 @@ Tensor conv2d_backward_data(const Tensor& gy, const Tensor& w, const Shape& x_sh
     gy.backend().conv2d_backward_data(gy.contiguous(), w.contiguous(), gx, p);
     return gx;
 }
+void conv2d_backward_data_add(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) {
+    check_same_device("conv2d_backward_data_add", {&gy, &w, &gx});
+    check_same_dtype("conv2d_backward_data_add", {&gy, &w, &gx});
+    check_conv("conv2d_backward_data_add", gx.shape(), w.shape(), p);
+    DCODR_CHECK(gy.shape() == conv_out_shape(gx.shape(), w.shape(), p),
+                "conv2d_backward_data_add: gradient shape {} != {}", shape_str(gy.shape()),
+                shape_str(conv_out_shape(gx.shape(), w.shape(), p)));
+    DCODR_CHECK(gx.is_contiguous(), "conv2d_backward_data_add: the destination must be contiguous");
+    gy.backend().conv2d_backward_data_add(gy.contiguous(), w.contiguous(), gx, p);
+}
 Tensor conv2d_backward_filter(const Tensor& x, const Tensor& gy, const Shape& w_shape, const Conv2dParams& p) {
     check_same_device("conv2d_backward_filter", {&gy, &x});
     check_same_dtype("conv2d_backward_filter", {&gy, &x});

@@ -127,6 +127,12 @@ struct Describe<Op::conv2d_backward_data> {
     }
 };
 template <>
+struct Describe<Op::conv2d_backward_data_add> {
+    static std::string of(const Tensor&, const Tensor& w, const Tensor& gx, const Conv2dParams& p) {
+        return conv_detail(gx, w.shape(), p);
+    }
+};
+template <>
 struct Describe<Op::conv2d_backward_filter> {
     static std::string of(const Tensor& x, const Tensor&, const Tensor& gw, const Conv2dParams& p) {
         return conv_detail(x, gw.shape(), p);

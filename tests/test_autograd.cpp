@@ -48,6 +48,40 @@ TEST_CASE("a non-leaf's gradient sums every path, shared or not") {
     }
 }
 
+// conv2d's backward adds its input gradient into the one gathered from the paths run before
+// (take_pending_grad): h feeds a 1x1 convolution (the packed path in float32, which adds in its
+// GEMM) and two other uses; its gradient must be the sum of all three, as computed one by one.
+TEST_CASE("conv2d adds its input gradient into the pending one") {
+    for (DType dt : {DType::f32, DType::f64}) {
+        INFO((dt == DType::f32 ? "float32" : "float64"));
+        Tensor x0 = testing::random_tensor({2, 128, 4, 4}, 21).to(dt), w0 = testing::random_tensor({32, 128, 1, 1}, 22).to(dt);
+        Tensor r = testing::random_tensor({2, 32, 4, 4}, 23).to(dt), q = testing::random_tensor({2, 128, 4, 4}, 24).to(dt);
+        // The convolution is the first operand, as a ResNet block's is: the engine then runs the
+        // other uses' backward first, so h's gradient is pending when the convolution's runs.
+        auto loss_of = [&](const Tensor& x, const Tensor& w, int parts) {
+            Tensor h = mul_scalar(x, 2);
+            Tensor total;
+            if (parts & 4) total = sum(mul(conv2d(h, w), r));
+            if (parts & 1) total = total.defined() ? add(total, sum(mul(h, q))) : sum(mul(h, q));
+            if (parts & 2) total = total.defined() ? add(total, sum(mul(h, h))) : sum(mul(h, h));
+            return total;
+        };
+        std::vector<double> want(static_cast<std::size_t>(x0.numel()), 0.0);
+        for (int part : {1, 2, 4}) {
+            Tensor x = x0.detach(), w = w0.detach();
+            x.set_requires_grad(true), w.set_requires_grad(true);
+            backward(loss_of(x, w, part));
+            std::vector<double> g = x.grad().to(DType::f64).to_vector();
+            for (std::size_t i = 0; i < g.size(); ++i) want[i] += g[i];
+        }
+        Tensor x = x0.detach(), w = w0.detach();
+        x.set_requires_grad(true), w.set_requires_grad(true);
+        backward(loss_of(x, w, 7));
+        REQUIRE_CLOSE(x.grad().to(DType::f64), Tensor::from_vector(want, x0.shape(), DType::f64),
+                      dt == DType::f32 ? 1e-4 : 1e-12, 1e-5);
+    }
+}
+
 TEST_CASE("leaf gradients are independent dense tensors") {
     Tensor a = leaf({1, 2}, {2}), b = leaf({3, 4}, {2});
     backward(sum(add(a, b)));

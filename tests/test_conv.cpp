@@ -326,6 +326,29 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
     set_num_threads(saved);
 }
 
+// gx += backward-data in place: on the packed 1x1 path (float32, >= 128 input channels, stride 1
+// and 2: its GEMM accumulates, the strided one adds only at the pixels read) and through the
+// default (float64, a 3x3), against the existing values plus the reference.
+TEST_CASE("conv2d backward-data adds into an existing gradient") {
+    struct A {
+        Shape x, w;
+        Conv2dParams p;
+    };
+    std::uint64_t seed = 1500;
+    for (const A& c : {A{{3, 128, 6, 6}, {40, 128, 1, 1}, params(1, 0)}, A{{2, 130, 7, 7}, {24, 130, 1, 1}, params(2, 0)},
+                       A{{2, 5, 6, 6}, {4, 5, 3, 3}, params(1, 1)}}) {
+        for (DType dt : {DType::f32, DType::f64}) {
+            INFO(shape_str(c.x) << " * " << shape_str(c.w) << (dt == DType::f32 ? " float32" : " float64"));
+            Tensor w = random_tensor(c.w, seed++), existing = random_tensor(c.x, seed++);
+            Tensor gy = random_tensor(reference::conv2d_forward(existing, w, c.p).shape(), seed++);
+            Tensor want = kernels::binary(BinaryOp::add, existing, reference::conv2d_backward_data(gy, w, c.x, c.p));
+            Tensor gx = existing.to(dt);
+            kernels::conv2d_backward_data_add(gy.to(dt), w.to(dt), gx, c.p);
+            REQUIRE_CLOSE(gx.to(DType::f64), want, dt == DType::f32 ? 2e-5 : 1e-12, 1e-5);
+        }
+    }
+}
+
 // The im2col path's GEMM on the packed float32 GEMM (threads owning images, >= 128 GEMM rows):
 // forward writes y's planes in place (planes of 32, 64 and 256 outputs here), backward-data
 // reads gy's (planes of 25, 100 and 256). Strided, padded, 7x7 and non-square kernels; planes

@@ -45,12 +45,13 @@ std::vector<Columns> column_pieces(const Shape3& s, int threads) {
     return pieces;
 }
 
-// C = A · B over the N·P columns, A packed once and shared, the pieces shared out dynamically.
-void product_over_columns(const cpu::PackedA& a, const ConstOperand& b, const Operand& c, const Shape3& s) {
+// C (+)= A · B over the N·P columns, A packed once and shared, the pieces shared out dynamically.
+void product_over_columns(const cpu::PackedA& a, const ConstOperand& b, const Operand& c, const Shape3& s,
+                          bool accumulate = false) {
     const std::vector<Columns> pieces = column_pieces(s, omp_get_max_threads());
     const std::int64_t count = static_cast<std::int64_t>(pieces.size());
 #pragma omp parallel for schedule(dynamic, 1)
-    for (std::int64_t i = 0; i < count; ++i) cpu::sgemm(a, pieces[static_cast<std::size_t>(i)], b, c, false);
+    for (std::int64_t i = 0; i < count; ++i) cpu::sgemm(a, pieces[static_cast<std::size_t>(i)], b, c, accumulate);
 }
 
 void forward_dense(const float* x, const float* w, float* y, const Shape3& s) {
@@ -59,11 +60,11 @@ void forward_dense(const float* x, const float* w, float* y, const Shape3& s) {
                          Operand{y, linear(s.P), planes(s.P, s.O * s.P)}, s);
 }
 
-void backward_data_dense(const float* gy, const float* w, float* gx, const Shape3& s) {
+void backward_data_dense(const float* gy, const float* w, float* gx, const Shape3& s, bool accumulate) {
     // Wᵀ (C x O): element (c, o) is w[o·C + c].
     const cpu::PackedA a(s.C, s.O, ConstOperand{w, linear(1), linear(s.C)});
     product_over_columns(a, ConstOperand{gy, linear(s.P), planes(s.P, s.O * s.P)},
-                         Operand{gx, linear(s.P), planes(s.P, s.C * s.P)}, s);
+                         Operand{gx, linear(s.P), planes(s.P, s.C * s.P)}, s, accumulate);
 }
 
 void backward_filter_dense(const float* x, const float* gy, float* gw, const Shape3& s) {
@@ -110,17 +111,20 @@ void subsample(const float* x, float* out, const Shape4& s) {
     }
 }
 
-// The adjoint of subsample: gx [N, C, H, W] = dense at the read pixels, 0 elsewhere.
-void spread(const float* dense_gx, float* gx, const Shape4& s) {
+// The adjoint of subsample: gx [N, C, H, W] = dense at the read pixels, 0 elsewhere; with
+// accumulate, gx += dense at the read pixels (the others keep their values).
+void spread(const float* dense_gx, float* gx, const Shape4& s, bool accumulate) {
     const std::int64_t planes = s.N * s.C, in = s.H * s.W, kept = s.OH * s.OW;
 #pragma omp parallel for if (planes * in > kParallelGrain)
     for (std::int64_t pl = 0; pl < planes; ++pl) {
         const float* src = dense_gx + pl * kept;
         float* dst = gx + pl * in;
-        std::fill(dst, dst + in, 0.0f);
+        if (!accumulate) std::fill(dst, dst + in, 0.0f);
         for (std::int64_t oy = 0; oy < s.OH; ++oy)
-            for (std::int64_t ox = 0; ox < s.OW; ++ox)
-                dst[oy * s.stride_h * s.W + ox * s.stride_w] = src[oy * s.OW + ox];
+            for (std::int64_t ox = 0; ox < s.OW; ++ox) {
+                float& at = dst[oy * s.stride_h * s.W + ox * s.stride_w];
+                at = accumulate ? at + src[oy * s.OW + ox] : src[oy * s.OW + ox];
+            }
     }
 }
 
@@ -134,12 +138,12 @@ void forward(const float* x, const float* w, float* y, const Shape4& s) {
     forward_dense(dense_x, w, y, dense(s));
 }
 
-void backward_data(const float* gy, const float* w, float* gx, const Shape4& s) {
-    if (!strided(s)) return backward_data_dense(gy, w, gx, dense(s));
+void backward_data(const float* gy, const float* w, float* gx, const Shape4& s, bool accumulate) {
+    if (!strided(s)) return backward_data_dense(gy, w, gx, dense(s), accumulate);
     Scratch<float> gxs;
     float* dense_gx = gxs.get(s.N * s.C * s.OH * s.OW);
-    backward_data_dense(gy, w, dense_gx, dense(s));
-    spread(dense_gx, gx, s);
+    backward_data_dense(gy, w, dense_gx, dense(s), false);
+    spread(dense_gx, gx, s, accumulate);
 }
 
 void backward_filter(const float* x, const float* gy, float* gw, const Shape4& s) {

@@ -29,7 +29,8 @@ struct Shape4 {
 };
 
 void forward(const float* x, const float* w, float* y, const Shape4& s);
-void backward_data(const float* gy, const float* w, float* gx, const Shape4& s);
+// accumulate: gx += instead of gx = (strided: only the pixels the convolution reads change).
+void backward_data(const float* gy, const float* w, float* gx, const Shape4& s, bool accumulate = false);
 void backward_filter(const float* x, const float* gy, float* gw, const Shape4& s);
 
 }  // namespace dcodr::conv_pointwise

@@ -21,6 +21,8 @@ public:
     // Every required kernel op of tensor/backend_ops.def, defined over tensor/cpu/*.cpp.
 #define DCODR_BACKEND_OP DCODR_DECLARE_OVERRIDE
 #include "tensor/backend_ops.def"
+    // gx += backward-data in place on the packed 1x1 path (tensor/cpu/conv.cpp), else Backend's.
+    void conv2d_backward_data_add(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) override;
     // The fused Adam step (tensor/cpu/optim.cpp); adam_step_multi keeps Backend's loop over it.
     void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
                    double eps, double c1, double c2) override;
