@@ -19,6 +19,13 @@
 // another with Eigen's threaded GEMM and the copies parallelised over the chunk's images.
 #include <omp.h>
 
+// conv_direct.h's 64-byte Lanes vectors, returned by value from inline helpers: without AVX-512
+// GCC notes (at the instantiating function) that such returns have another ABI there. Nothing
+// crosses an ABI boundary: the helpers are inline in this file's build.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
