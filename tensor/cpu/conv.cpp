@@ -574,8 +574,6 @@ void CpuBackend::conv2d_backward_data(const Tensor& gy, const Tensor& w, Tensor&
     });
 }
 
-// x: [N, C, H, W], gy: [N, O, OH, OW] -> gw: [O, C/G, KH, KW]. Reference:
-// reference::conv2d_backward_filter.
 // gx += backward-data: the packed 1x1 path adds in its GEMM (it loads each tile of gx instead of
 // writing a fresh one); every other path computes into a new tensor and adds (Backend's).
 void CpuBackend::conv2d_backward_data_add(const Tensor& gy, const Tensor& w, Tensor& gx, const Conv2dParams& p) {
@@ -587,6 +585,8 @@ void CpuBackend::conv2d_backward_data_add(const Tensor& gy, const Tensor& w, Ten
     Backend::conv2d_backward_data_add(gy, w, gx, p);
 }
 
+// x: [N, C, H, W], gy: [N, O, OH, OW] -> gw: [O, C/G, KH, KW]. Reference:
+// reference::conv2d_backward_filter.
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, const Conv2dParams& p) {
     Geom g = make_geom(x.shape(), gw.shape(), gy.shape(), p);
     if (g.N == 0) return fill(gw, 0.0);  // an empty batch contributes nothing

@@ -249,13 +249,15 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
 
 // gw[o, c, i, j] = sum over images and output pixels of gy[n, o] x shifted x[n, c]. Images in
 // blocks, and within a block parallel over input channels c (each owns gw[., c], so there is
-// nothing to merge; blocks add into gw in order, so the sums do not depend on the threads). For one kernel row
-// i, a run of up to JB taps j and a block of OB output planes, the OB x JB sums are lane-wide
-// vectors held in registers while the images' rows stream past: each step loads OB vectors of gy
-// and two vectors of the padded x row, from which the JN shifted x vectors are shuffled, for
-// OB x JN multiply-adds; the lanes are reduced once at the end. gy is first copied with its rows
-// padded to whole lane blocks (zeros), so no block needs a tail.
-// One kernel row i and taps [j0, j0 + JN) of a block of OB output planes, over all images.
+// nothing to merge; blocks add into gw in order, so the sums do not depend on the threads).
+// For one kernel row i, a run of up to JB taps j and a block of OB output planes, the OB x JB
+// sums are lane-wide vectors held in registers while the block's image rows stream past: each
+// step loads OB vectors of gy and two vectors of the padded x row, from which the JN shifted x
+// vectors are shuffled, for OB x JN multiply-adds; the lanes are reduced once at the end. gy is
+// first copied with its rows padded to whole lane blocks (zeros), so no block needs a tail.
+//
+// filter_row: one kernel row i and taps [j0, j0 + JN) of a block of OB output planes, over the
+// N images of one block, added into gw.
 template <int OB, int JN, class T>
 void filter_row(const T* xpc, const T* gyp, std::int64_t N, const Corr& k, std::int64_t OWP, std::int64_t o0,
                 std::int64_t c, std::int64_t i, std::int64_t j0, T* gw) {
