@@ -195,6 +195,9 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          // 16 -> 16 on 32x32: the direct loops forward and backward-data
                          // (thin Winograd GEMMs lose there), Winograd backward-filter.
                          Big{{2, 16, 32, 32}, {16, 16, 3, 3}, params(1, 1)},
+                         // Direct forward writing 27 planes (register blocks of 16 + 8 + 3) and
+                         // backward-data writing 19 (16 + 3).
+                         Big{{2, 19, 32, 32}, {27, 19, 5, 5}, params(1, 2)},
                          // A col of 1,600 x 1,024 values: backward-filter in bands of 5 output
                          // rows (the last one 2), accumulated into gw.
                          Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)},

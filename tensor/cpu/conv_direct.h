@@ -28,12 +28,12 @@ struct Shape4 {
 // backward-data is the full correlation of gy with the filter rotated by 180 degrees and its
 // channel axes swapped (padding KH-1-pad_h, KW-1-pad_w). Both run on `correlate` below.
 //
-// Output rows are built in blocks of columns for up to kBlock output channels, whose sums
+// Output rows are built in blocks of columns for up to kWideBlock output channels, whose sums
 // stay in registers: per input channel and tap, one load of shifted input values feeds every
 // output channel's multiply-add. (Looping tap by tap over whole output rows instead loads and
 // stores the output row for every multiply-add: measured 0.03-0.10 of the GEMM's speed.)
 // Each output is still summed over (c, i, j) in that order from 0.
-constexpr std::int64_t kLanes = 16, kBlock = 8;
+constexpr std::int64_t kLanes = 16, kBlock = 8, kWideBlock = 16;
 // Columns per step of correlate_block for OB output planes: at least 8 lane vectors of sums,
 // so that 8 independent multiply-add chains hide the FMA latency (3 planes x 1 vector left the
 // 7x7 -> 3 forward latency-bound at ~0.4 of the GEMM's speed). More (2 vectors for 8 planes, 5
@@ -59,17 +59,22 @@ inline Corr make_corr(std::int64_t C, std::int64_t H, std::int64_t W, std::int64
 }
 
 // Zero-padded copy of one image's C planes: input (ih, iw) at padded (ih + pad_h, iw + pad_w).
+// Only the margins are zeroed (zeroing whole planes first took ~5 % of a 16-channel pass).
 template <class T>
 void pad_planes(const T* x, const Corr& k, T* xp) {
-    std::fill(xp, xp + k.C * k.HP * k.WP, T(0));
+    const std::int64_t lo = std::max<std::int64_t>(0, -k.pad_w);          // first input column kept
+    const std::int64_t hi = std::min<std::int64_t>(k.W, k.WP - k.pad_w);  // one past the last
     for (std::int64_t c = 0; c < k.C; ++c)
-        for (std::int64_t ih = 0; ih < k.H; ++ih) {
-            const std::int64_t r = ih + k.pad_h;
-            if (r < 0 || r >= k.HP) continue;
-            const std::int64_t lo = std::max<std::int64_t>(0, -k.pad_w);
-            const std::int64_t hi = std::min<std::int64_t>(k.W, k.WP - k.pad_w);
-            if (lo < hi) std::copy(x + (c * k.H + ih) * k.W + lo, x + (c * k.H + ih) * k.W + hi,
-                                   xp + (c * k.HP + r) * k.WP + lo + k.pad_w);
+        for (std::int64_t r = 0; r < k.HP; ++r) {
+            T* row = xp + (c * k.HP + r) * k.WP;
+            const std::int64_t ih = r - k.pad_h;
+            if (ih < 0 || ih >= k.H || lo >= hi) {
+                std::fill(row, row + k.WP, T(0));
+                continue;
+            }
+            std::fill(row, row + lo + k.pad_w, T(0));
+            std::copy(x + (c * k.H + ih) * k.W + lo, x + (c * k.H + ih) * k.W + hi, row + lo + k.pad_w);
+            std::fill(row + hi + k.pad_w, row + k.WP, T(0));
         }
 }
 
@@ -100,6 +105,20 @@ inline Lanes<T> load_lanes(const T* p) {
 template <int J, class V, std::size_t... L>
 inline V shifted(V lo, V hi, std::index_sequence<L...>) {
     return __builtin_shufflevector(lo, hi, (J + static_cast<int>(L))...);
+}
+
+// The first n of a block's `cols` sums (one output plane's, contiguous) stored at yr. A whole
+// block is one copy of a compile-time size, i.e. vector stores: a copy of a runtime length
+// compiled to `rep movs`, whose start-up cost took ~30 % of the 3x3 16 -> 16 forward (perf).
+template <std::int64_t cols, class T>
+inline void store_cols(const void* sums, std::int64_t n, T* yr) {
+    if (n == cols) {
+        std::memcpy(yr, sums, cols * sizeof(T));
+    } else {
+        T out[cols];
+        std::memcpy(out, sums, sizeof out);
+        std::copy_n(out, n, yr);
+    }
 }
 
 // Output planes [o0, o0 + OB) of one image from its padded planes; wb is the block's weights
@@ -134,11 +153,7 @@ void correlate_block_taps(const T* xp, const T* wb, const Corr& k, std::int64_t 
                     }(std::make_index_sequence<KWC>{});
                 }
             const std::int64_t n = std::min(cols, k.OW - ow0);
-            for (int o = 0; o < OB; ++o) {
-                T out[cols];
-                std::memcpy(out, acc[o], sizeof out);
-                std::copy_n(out, n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
-            }
+            for (int o = 0; o < OB; ++o) store_cols<cols>(acc[o], n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
         }
 }
 // Kernels of more than 8 taps per row: a plain loop per tap.
@@ -160,7 +175,7 @@ void correlate_block_any(const T* xp, const T* wb, const Corr& k, std::int64_t o
                         }
                 }
             const std::int64_t n = std::min(cols, k.OW - ow0);
-            for (int o = 0; o < OB; ++o) std::copy_n(acc[o], n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
+            for (int o = 0; o < OB; ++o) store_cols<cols>(acc[o], n, y + ((o0 + o) * k.OH + oh) * k.OW + ow0);
         }
 }
 template <int OB, class T>
@@ -178,8 +193,14 @@ void correlate_block(const T* xp, const T* wb, const Corr& k, std::int64_t o0, T
     }
 }
 
-// Calls f(std::integral_constant<int, ob>{}) for ob in [1, kBlock]: the block width as a
-// compile-time constant, so that the accumulators are registers.
+// Output planes per block of `correlate` when `left` remain: kWideBlock while there are that
+// many (16 sums per column vector: each weight broadcast and shuffled x vector feeds twice the
+// multiply-adds of 8; 1.04-1.16x on the generators' 16- to 256-plane passes, in-process side by
+// side), then blocks of at most kBlock.
+inline std::int64_t output_block(std::int64_t left) { return left >= kWideBlock ? kWideBlock : std::min(kBlock, left); }
+
+// Calls f(std::integral_constant<int, ob>{}) for ob in [1, kBlock] and kWideBlock: the block
+// width as a compile-time constant, so that the accumulators are registers.
 template <class F>
 void with_block(std::int64_t ob, F&& f) {
     switch (ob) {
@@ -190,6 +211,7 @@ void with_block(std::int64_t ob, F&& f) {
         case 5: return f(std::integral_constant<int, 5>{});
         case 6: return f(std::integral_constant<int, 6>{});
         case 7: return f(std::integral_constant<int, 7>{});
+        case 16: return f(std::integral_constant<int, 16>{});
         default: return f(std::integral_constant<int, 8>{});
     }
 }
@@ -199,10 +221,10 @@ void with_block(std::int64_t ob, F&& f) {
 // like every convolution buffer: megabytes per call, which fresh pages would fault in each time).
 template <class T, class Tap>
 void correlate(const T* x, std::int64_t N, const Corr& k, Tap&& tap, T* y) {
-    // Weights per block of kBlock output planes: [block][C][KH][KW][ob].
+    // Weights per block of output planes: [block][C][KH][KW][ob].
     std::vector<T> wt(static_cast<std::size_t>(k.O * k.C * k.KH * k.KW));
-    for (std::int64_t o0 = 0; o0 < k.O; o0 += kBlock) {
-        const std::int64_t ob = std::min(kBlock, k.O - o0);
+    for (std::int64_t o0 = 0; o0 < k.O; o0 += output_block(k.O - o0)) {
+        const std::int64_t ob = output_block(k.O - o0);
         T* wb = wt.data() + o0 * k.C * k.KH * k.KW;
         for (std::int64_t c = 0; c < k.C; ++c)
             for (std::int64_t i = 0; i < k.KH; ++i)
@@ -216,8 +238,8 @@ void correlate(const T* x, std::int64_t N, const Corr& k, Tap&& tap, T* y) {
 #pragma omp for schedule(static)
         for (std::int64_t n = 0; n < N; ++n) {
             pad_planes(x + n * k.C * k.H * k.W, k, xp);
-            for (std::int64_t o0 = 0; o0 < k.O; o0 += kBlock)
-                with_block(std::min(kBlock, k.O - o0), [&](auto ob) {
+            for (std::int64_t o0 = 0; o0 < k.O; o0 += output_block(k.O - o0))
+                with_block(output_block(k.O - o0), [&](auto ob) {
                     correlate_block<ob.value>(xp, wt.data() + o0 * k.C * k.KH * k.KW, k, o0,
                                               y + n * k.O * k.OH * k.OW);
                 });
