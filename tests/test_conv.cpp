@@ -198,6 +198,9 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          // Direct forward writing 27 planes (register blocks of 16 + 8 + 3) and
                          // backward-data writing 19 (16 + 3).
                          Big{{2, 19, 32, 32}, {27, 19, 5, 5}, params(1, 2)},
+                         // 7x7/2 on 40x40 (20x20 outputs, no tap table): col2im's stride-2 rows
+                         // in vectors of 16 where the row has room, the rest one by one.
+                         Big{{2, 3, 40, 40}, {4, 3, 7, 7}, params(2, 3)},
                          // A col of 1,600 x 1,024 values: backward-filter in bands of 5 output
                          // rows (the last one 2), accumulated into gw.
                          Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)},
@@ -297,7 +300,9 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
                            // 2 images on 3 threads: pieces of 32 columns that cross from one image into the next.
                            P{{2, 128, 7, 7}, 144, 1, 1},
                            // 64 input channels, stride 2: the dispatch's backward-data takes the packed path.
-                           P{{4, 64, 8, 8}, 40, 2, 2}}) {
+                           P{{4, 64, 8, 8}, 40, 2, 2},
+                           // 19 columns per output row: the stride-2 spread and subsample in vectors of 16.
+                           P{{2, 64, 38, 38}, 24, 2, 2}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
                                 << ", threads " << threads);
             Conv2dParams p;
@@ -339,7 +344,9 @@ TEST_CASE("conv2d backward-data adds into an existing gradient") {
     };
     std::uint64_t seed = 1500;
     for (const A& c : {A{{3, 128, 6, 6}, {40, 128, 1, 1}, params(1, 0)}, A{{2, 130, 7, 7}, {24, 130, 1, 1}, params(2, 0)},
-                       A{{2, 5, 6, 6}, {4, 5, 3, 3}, params(1, 1)}}) {
+                       A{{2, 5, 6, 6}, {4, 5, 3, 3}, params(1, 1)},
+                       // 64 input channels, stride 2, 19 output columns: the vector spread adds.
+                       A{{1, 64, 38, 38}, {16, 64, 1, 1}, params(2, 0)}}) {
         for (DType dt : {DType::f32, DType::f64}) {
             INFO(shape_str(c.x) << " * " << shape_str(c.w) << (dt == DType::f32 ? " float32" : " float64"));
             Tensor w = random_tensor(c.w, seed++), existing = random_tensor(c.x, seed++);

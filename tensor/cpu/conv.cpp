@@ -19,13 +19,6 @@
 // another with Eigen's threaded GEMM and the copies parallelised over the chunk's images.
 #include <omp.h>
 
-// conv_direct.h's 64-byte Lanes vectors, returned by value from inline helpers: without AVX-512
-// GCC notes (at the instantiating function) that such returns have another ABI there. Nothing
-// crosses an ABI boundary: the helpers are inline in this file's build.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
@@ -35,6 +28,7 @@
 #include <vector>
 
 #include "tensor/cpu/conv_direct.h"
+#include "tensor/cpu/stride2.h"
 #include "tensor/cpu/conv_pointwise.h"
 #include "tensor/cpu/conv_winograd.h"
 #include "tensor/cpu/cpu_backend.h"
@@ -213,6 +207,9 @@ void col2im(const T* col, std::int64_t ldc, T* gx, const Geom& g) {
                     if (p.stride_w == 1) {
 #pragma omp simd
                         for (std::int64_t ow = lo; ow < hi; ++ow) gr[ow] += r[ow];
+                    } else if (p.stride_w == 2) {
+                        // Room: the rest of this image's plane c, which the thread owns.
+                        stride2::add_every_other(r + lo, hi - lo, gr + 2 * lo, gc + g.H * g.W - (gr + 2 * lo));
                     } else {
                         for (std::int64_t ow = lo; ow < hi; ++ow) gr[ow * p.stride_w] += r[ow];
                     }

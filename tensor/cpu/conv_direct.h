@@ -16,9 +16,12 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/cpu/lanes.h"
 #include "tensor/cpu/scratch.h"
 
 namespace dcodr::conv_direct {
+
+using lanes::kLanes, lanes::Lanes, lanes::load_lanes, lanes::shifted;
 
 struct Shape4 {
     std::int64_t N, C, H, W, O, KH, KW, OH, OW, pad_h, pad_w;
@@ -33,7 +36,7 @@ struct Shape4 {
 // output channel's multiply-add. (Looping tap by tap over whole output rows instead loads and
 // stores the output row for every multiply-add: measured 0.03-0.10 of the GEMM's speed.)
 // Each output is still summed over (c, i, j) in that order from 0.
-constexpr std::int64_t kLanes = 16, kBlock = 8, kWideBlock = 16;
+constexpr std::int64_t kBlock = 8, kWideBlock = 16;
 // Columns per step of correlate_block for OB output planes: at least 8 lane vectors of sums,
 // so that 8 independent multiply-add chains hide the FMA latency (3 planes x 1 vector left the
 // 7x7 -> 3 forward latency-bound at ~0.4 of the GEMM's speed). More (2 vectors for 8 planes, 5
@@ -76,35 +79,6 @@ void pad_planes(const T* x, const Corr& k, T* xp) {
             std::copy(x + (c * k.H + ih) * k.W + lo, x + (c * k.H + ih) * k.W + hi, row + lo + k.pad_w);
             std::fill(row + hi + k.pad_w, row + k.WP, T(0));
         }
-}
-
-// kLanes values of T as one GCC/Clang vector (AVX-512: one register of floats; NEON and AVX2
-// split it): an array of these stays in registers where a T[][kLanes] array was kept in memory
-// and stored back on every multiply-add (measured in the disassembly).
-template <class T>
-struct LanesOf;
-template <>
-struct LanesOf<float> {
-    typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
-};
-template <>
-struct LanesOf<double> {
-    typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
-};
-template <class T>
-using Lanes = typename LanesOf<T>::type;
-template <class T>
-inline Lanes<T> load_lanes(const T* p) {
-    Lanes<T> v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-// Lanes J .. J + kLanes - 1 of the 2·kLanes values lo, hi: x shifted by J taps. One shuffle
-// (vpermt2ps on AVX-512) where an unaligned load per tap split a cache line 15 times in 16 and
-// left the loop load-bound at ~0.45 of the GEMM's speed (7x7 -> 3, measured).
-template <int J, class V, std::size_t... L>
-inline V shifted(V lo, V hi, std::index_sequence<L...>) {
-    return __builtin_shufflevector(lo, hi, (J + static_cast<int>(L))...);
 }
 
 // The first n of a block's `cols` sums (one output plane's, contiguous) stored at yr. A whole

@@ -7,6 +7,7 @@
 
 #include "tensor/cpu/scratch.h"
 #include "tensor/cpu/sgemm.h"
+#include "tensor/cpu/stride2.h"
 
 namespace dcodr::conv_pointwise {
 
@@ -105,9 +106,15 @@ void subsample(const float* x, float* out, const Shape4& s) {
     for (std::int64_t pl = 0; pl < planes; ++pl) {
         const float* src = x + pl * in;
         float* dst = out + pl * kept;
-        for (std::int64_t oy = 0; oy < s.OH; ++oy)
-            for (std::int64_t ox = 0; ox < s.OW; ++ox)
-                dst[oy * s.OW + ox] = src[oy * s.stride_h * s.W + ox * s.stride_w];
+        for (std::int64_t oy = 0; oy < s.OH; ++oy) {
+            const float* row = src + oy * s.stride_h * s.W;
+            if (s.stride_w == 2) {  // a constant stride: vector loads and shuffles
+#pragma omp simd
+                for (std::int64_t ox = 0; ox < s.OW; ++ox) dst[oy * s.OW + ox] = row[2 * ox];
+            } else {
+                for (std::int64_t ox = 0; ox < s.OW; ++ox) dst[oy * s.OW + ox] = row[ox * s.stride_w];
+            }
+        }
     }
 }
 
@@ -120,11 +127,14 @@ void spread(const float* dense_gx, float* gx, const Shape4& s, bool accumulate) 
         const float* src = dense_gx + pl * kept;
         float* dst = gx + pl * in;
         if (!accumulate) std::fill(dst, dst + in, 0.0f);
-        for (std::int64_t oy = 0; oy < s.OH; ++oy)
-            for (std::int64_t ox = 0; ox < s.OW; ++ox) {
-                float& at = dst[oy * s.stride_h * s.W + ox * s.stride_w];
-                at = accumulate ? at + src[oy * s.OW + ox] : src[oy * s.OW + ox];
+        for (std::int64_t oy = 0; oy < s.OH; ++oy) {
+            float* row = dst + oy * s.stride_h * s.W;
+            if (s.stride_w == 2) {
+                stride2::add_every_other(src + oy * s.OW, s.OW, row, dst + in - row);  // to the plane's end
+            } else {
+                for (std::int64_t ox = 0; ox < s.OW; ++ox) row[ox * s.stride_w] += src[oy * s.OW + ox];
             }
+        }
     }
 }
 
