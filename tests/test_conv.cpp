@@ -192,9 +192,11 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          // start and end inside images; and a 64x64 plane split over chunks.
                          Big{{12, 16, 14, 14}, {24, 16, 3, 3}, params(1, 1)},
                          Big{{1, 24, 64, 64}, {24, 24, 3, 3}, params(1, 1)},
-                         // 16 -> 16 on 32x32: the direct loops forward and backward-data
-                         // (thin Winograd GEMMs lose there), Winograd backward-filter.
+                         // 16 -> 16 on 32x32: the direct loops (thin Winograd GEMMs lose
+                         // there); backward-filter reads gy's 32-wide rows in place.
                          Big{{2, 16, 32, 32}, {16, 16, 3, 3}, params(1, 1)},
+                         // 16 -> 17: direct 3x3 backward-filter in pairs of outputs and a last one.
+                         Big{{2, 16, 32, 32}, {17, 16, 3, 3}, params(1, 1)},
                          // Direct forward writing 27 planes (register blocks of 16 + 8 + 3) and
                          // backward-data writing 19 (16 + 3).
                          Big{{2, 19, 32, 32}, {27, 19, 5, 5}, params(1, 2)},

@@ -472,12 +472,15 @@ void backward_filter(const Tensor& xt, const Tensor& gyt, Tensor& gwt, const Geo
 // im2col buffer's memory traffic: 25 x C rows of H*W values for a 5x5; docs/performance.md has
 // the numbers). Forward and backward-data (both correlations there) win up to 64 output
 // channels (DCoDR's generator's 5x5 256 -> 64 at 64x64: 1.4x and 2x); backward-filter only up to
-// 8 (it is load-bound: one load per multiply-add). Small planes keep im2col: batching images into
-// one GEMM serves them well. 3x3 kernels with enough channels go to Winograd first.
-constexpr std::int64_t kDirectMaxOut = 64, kDirectFilterMaxOut = 8, kDirectMinPlane = 1024;
+// 8 (it streams gy once per kernel row), or 32 for 3x3 kernels, whose nine taps are summed at
+// once (conv_direct.h's filter_3x3). Small planes keep im2col: batching images into one GEMM
+// serves them well. 3x3 kernels with enough channels go to Winograd first.
+constexpr std::int64_t kDirectMaxOut = 64, kDirectFilterMaxOut = 8, kDirect3x3FilterMaxOut = 32,
+                       kDirectMinPlane = 1024;
 bool use_direct(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
-    const std::int64_t max_out = pass == Pass::backward_filter ? kDirectFilterMaxOut : kDirectMaxOut;
+    const std::int64_t filter_max_out = g.KH == 3 && g.KW == 3 ? kDirect3x3FilterMaxOut : kDirectFilterMaxOut;
+    const std::int64_t max_out = pass == Pass::backward_filter ? filter_max_out : kDirectMaxOut;
     return g.G == 1 && g.O <= max_out && g.P >= kDirectMinPlane && p.stride_h == 1 && p.stride_w == 1 &&
            p.dil_h == 1 && p.dil_w == 1;
 }
@@ -491,7 +494,10 @@ conv_direct::Shape4 direct_shape(const Geom& g) {
 // backward-data pass that writes at most kWinogradMinChannels planes of >= kDirectMinPlane
 // pixels goes to the direct loops instead: on 64x64 planes, 16 -> 16 direct 1.5x Winograd
 // (forward and backward-data), 32 -> 16 forward 1.27x, 16 -> 32 backward-data 1.25x; with 32
-// planes written, Winograd is ahead or level (2 threads, side by side, docs/performance.md).
+// planes written, Winograd is ahead or level. Backward-filter goes direct when either side has
+// at most kWinogradMinChannels channels (Winograd's GEMMs are C x O): 16 -> 16 1.4x, 32 -> 16
+// 1.2x, 16 -> 32 1.3x, 64 -> 16 1.03-1.1x, but 32 -> 32 0.8-1.0x (2 threads, side by side,
+// docs/performance.md).
 constexpr std::int64_t kWinogradMinChannels = 16;
 bool use_winograd(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
@@ -499,7 +505,9 @@ bool use_winograd(const Geom& g, Pass pass) {
                        p.dil_h == 1 && p.dil_w == 1 && p.pad_h <= 2 && p.pad_w <= 2 &&
                        g.C >= kWinogradMinChannels && g.O >= kWinogradMinChannels;
     const std::int64_t written = pass == Pass::backward_data ? g.C : g.O;
-    const bool thin_direct = pass != Pass::backward_filter && written <= kWinogradMinChannels && use_direct(g, pass);
+    const bool thin = pass == Pass::backward_filter ? std::min(g.C, g.O) <= kWinogradMinChannels
+                                                    : written <= kWinogradMinChannels;
+    const bool thin_direct = thin && use_direct(g, pass);
     return shape && !thin_direct;
 }
 conv_winograd::Shape4 winograd_shape(const Geom& g) {
