@@ -203,6 +203,15 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          // 7x7/2 on 40x40 (20x20 outputs, no tap table): col2im's stride-2 rows
                          // in vectors of 16 where the row has room, the rest one by one.
                          Big{{2, 3, 40, 40}, {4, 3, 7, 7}, params(2, 3)},
+                         // Stride 2 on 3 and 2 input planes with >= 1,024 outputs per plane:
+                         // forward over the four phase images (the stem's 7x7/2; a 4x3 kernel
+                         // with padding 1 / 2 and odd sizes).
+                         Big{{2, 3, 64, 64}, {8, 3, 7, 7}, params(2, 3)},
+                         Big{{1, 2, 67, 66}, {5, 2, 4, 3}, [] {
+                                 Conv2dParams p = winograd_pads(1, 2);
+                                 p.stride_h = p.stride_w = 2;
+                                 return p;
+                             }()},
                          // A col of 1,600 x 1,024 values: backward-filter in bands of 5 output
                          // rows (the last one 2), accumulated into gw.
                          Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)},
