@@ -5,7 +5,13 @@
 // added under a mask, so the odd positions keep their bits (no +0 is added to them).
 #pragma once
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <utility>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "tensor/cpu/lanes.h"
 
@@ -37,19 +43,27 @@ inline void add_spread(Lanes<T> v, T* dst) {
 
 // dst[2k] += src[k] for k in [0, n). Whole vectors of dst are read and written back (the odd
 // lanes with their own values) as far as `room` values from dst, which the calling thread must
-// own: the rest of the plane, so that rows need not end one by one. A last part-vector of src
-// is padded with zeros (its even lanes past n get + 0, which changes nothing but a -0's sign):
-// the 7x7/2 stem's rows of 30-31 values otherwise ended in 14-15 single adds.
+// own: the rest of the plane, so that rows need not end one by one. On AVX-512 a last
+// part-vector of src is loaded under a mask, zeros past n (its even lanes past n get + 0, which
+// changes nothing but a -0's sign): the 7x7/2 stem's rows of 30-31 values otherwise ended in
+// 14-15 single adds.
 template <class T>
 void add_every_other(const T* src, std::int64_t n, T* dst, std::int64_t room) {
     std::int64_t k = 0;
     for (; k + kLanes <= n && 2 * (k + kLanes) <= room; k += kLanes) add_spread(load_lanes(src + k), dst + 2 * k);
-    if (k < n && 2 * (k + kLanes) <= room) {
-        T part[kLanes] = {};
-        for (std::int64_t l = 0; l < n - k; ++l) part[l] = src[k + l];
-        add_spread(load_lanes(part), dst + 2 * k);
-        return;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+        if (k < n && 2 * (k + kLanes) <= room) {
+            // A masked load (lanes past n read as 0 and never touch memory): a copy through a
+            // local array stalled on store forwarding, 0.78x the scalar loop on 8-value rows.
+            const __m512 part = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (n - k)) - 1), src + k);
+            Lanes<T> v;
+            std::memcpy(&v, &part, sizeof v);
+            add_spread(v, dst + 2 * k);
+            return;
+        }
     }
+#endif
     for (; k < n; ++k) dst[2 * k] += src[k];
 }
 
