@@ -203,6 +203,13 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                          // 7x7/2 on 40x40 (20x20 outputs, no tap table): col2im's stride-2 rows
                          // in vectors of 16 where the row has room, the rest one by one.
                          Big{{2, 3, 40, 40}, {4, 3, 7, 7}, params(2, 3)},
+                         // Stride 2 on small planes (tap tables): im2col through a padded plane,
+                         // rows of 8 and 16 (vector shuffles), 17 (one by one), a 2x2 kernel
+                         // without padding.
+                         Big{{3, 5, 16, 16}, {6, 5, 3, 3}, params(2, 1)},
+                         Big{{2, 4, 32, 32}, {5, 4, 3, 3}, params(2, 1)},
+                         Big{{2, 3, 17, 33}, {4, 3, 3, 3}, params(2, 1)},
+                         Big{{2, 3, 16, 16}, {4, 3, 2, 2}, params(2, 0)},
                          // Stride 2 on 3 and 2 input planes with >= 1,024 outputs per plane:
                          // forward over the four phase images (the stem's 7x7/2; a 4x3 kernel
                          // with padding 1 / 2 and odd sizes).
