@@ -1,6 +1,7 @@
 // 2-D convolution on the CPU. The entry points at the bottom pick, per pass, Winograd
 // F(2x2, 3x3) (conv_winograd.h), the packed GEMM for 1x1 convolutions (conv_pointwise.h), the
-// register-blocked direct loops (conv_direct.h) or, for everything else, im2col + a GEMM
+// register-blocked direct loops (conv_direct.h; a stride-2 input layer's forward reaches them
+// through its phase images, conv_phases.h) or, for everything else, im2col + a GEMM
 // below (Eigen's, or the packed one of sgemm.h for large float32 products; docs/design.md has
 // the rules and why).
 //
@@ -29,14 +30,14 @@
 
 #include "tensor/cpu/conv_direct.h"
 #include "tensor/cpu/conv_phases.h"
-#include "tensor/cpu/lanes.h"
-#include "tensor/cpu/stride2.h"
 #include "tensor/cpu/conv_pointwise.h"
 #include "tensor/cpu/conv_winograd.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/eigen_views.h"
+#include "tensor/cpu/lanes.h"
 #include "tensor/cpu/scratch.h"
 #include "tensor/cpu/sgemm.h"
+#include "tensor/cpu/stride2.h"
 
 namespace dcodr {
 

@@ -249,8 +249,9 @@ void backward_data(const T* gy, const T* w, T* gx, const Shape4& s) {
 // For one kernel row i, a run of up to JB taps j and a block of OB output planes, the OB x JB
 // sums are lane-wide vectors held in registers while the block's image rows stream past: each
 // step loads OB vectors of gy and two vectors of the padded x row, from which the JN shifted x
-// vectors are shuffled, for OB x JN multiply-adds; the lanes are reduced once at the end. gy is
-// first copied with its rows padded to whole lane blocks (zeros), so no block needs a tail.
+// vectors are shuffled, for OB x JN multiply-adds; the lanes are reduced once at the end. gy's
+// rows are copied and padded to whole lane blocks (zeros) unless they already are, so no block
+// needs a tail.
 //
 // filter_row: one kernel row i and taps [j0, j0 + JN) of a block of OB output planes, over the
 // N images of one block, added into gw.
