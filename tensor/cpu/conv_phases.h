@@ -1,6 +1,6 @@
 // A stride-2 convolution as a stride-1 convolution over the four phase images of its input:
 // the network's stem (7x7/2, 3 -> 64 on 64x64 images), whose im2col gathers every other
-// column and whose GEMM has only 147 inner products, became the slowest pass of `bench ops`.
+// column and whose GEMM's inner dimension is only 147, was the slowest forward in `bench ops`.
 //
 // With xp the zero-padded input, y[o, oh, ow] = sum over c, i, j of w[o, c, i, j] ·
 // xp[c, 2·oh + i, 2·ow + j]. Writing i = 2a + pi and j = 2b + pj (pi, pj in {0, 1}), the sum

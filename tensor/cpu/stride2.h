@@ -2,7 +2,7 @@
 // col2im (a stride-2 convolution's backward-data) and the strided 1x1 backward-data's spread do
 // for every tap and plane. As a scalar loop it was a load, add and store per value: 34 % of
 // the 7x7/2 stem's backward-data (perf). Here 16 values are interleaved into two vectors and
-// added under a mask, so the odd positions keep their bits (no +0 is added to them).
+// added under a blend, so the odd positions keep their bits (no +0 is added to them).
 #pragma once
 #include <cstdint>
 #include <cstring>
