@@ -236,6 +236,32 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
     }
 }
 
+// Backward-filter with the threads splitting the input channels (few pixels per weight:
+// conv.cpp's split_filter_channels): uneven slices (10 channels on 3 threads), several GEMM
+// chunks of images (70 images of 2x2 outputs), a large plane without a tap table, per-axis
+// parameters. The same shapes on one thread take the image-split path.
+TEST_CASE("conv2d backward-filter split over input channels matches the reference") {
+    Conv2dParams rect;
+    rect.stride_h = 2, rect.stride_w = 1, rect.pad_h = 1, rect.pad_w = 2, rect.dil_h = 1, rect.dil_w = 2;
+    int saved = num_threads();
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        for (const Case& c : {Case{"3x3/2 on 4x4, 70 images", {70, 10, 4, 4}, {6, 10, 3, 3}, params(2, 1)},
+                              Case{"5x5/2 on 40x40", {2, 16, 40, 40}, {4, 16, 5, 5}, params(2, 2)},
+                              Case{"per-axis params", {9, 12, 7, 5}, {5, 12, 3, 2}, rect}}) {
+            INFO(c.name << ", threads " << threads);
+            // Fresh values per thread count: gw may reuse the block of the previous run's result,
+            // whose stale values must not pass for columns a thread failed to write.
+            const std::uint64_t seed = 31 + 2 * static_cast<std::uint64_t>(threads);
+            Tensor x = random_tensor(c.x, seed);
+            Tensor gy = random_tensor(reference::conv2d_forward(x, random_tensor(c.w, 0), c.p).shape(), seed + 1);
+            REQUIRE_CLOSE(kernels::conv2d_backward_filter(x, gy, c.w, c.p),
+                          reference::conv2d_backward_filter(x, gy, c.w, c.p), 1e-11, 1e-12);
+        }
+    }
+    set_num_threads(saved);
+}
+
 TEST_CASE("conv2d backward kernels match finite differences") {
     std::uint64_t seed = 500;
     for (const Case& c : cases()) {
