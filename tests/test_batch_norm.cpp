@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "tensor/ops.h"
+#include "tensor/reference/reference.h"
 #include "tests/test_util.h"
 
 using namespace dcodr;
@@ -320,4 +321,58 @@ TEST_CASE("batch norm statistics groups must divide the batch and leave two valu
     Tensor flat = random_tensor({4, 3}, 112, -1, 1, DType::f32);
     REQUIRE_THROWS_WITH(kernels::batch_norm_forward(flat, nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5, &s, {}, 4),
                         Catch::Contains("more than one value per channel in each of 4 groups"));
+}
+
+// Small planes (S < 16: ResNet's 2x2 maps, BatchNorm1d) are walked as one span of channels per
+// row with sums per position (tensor/cpu/batch_norm.cpp). Tensors past the threading grain,
+// so the channels are split over threads unevenly (37 on 2 and 3), with statistics groups and
+// the fused residual + ReLU: every output against the float64 reference.
+TEST_CASE("batch norm on small planes matches the reference on 1 to 3 threads") {
+    const int saved_threads = num_threads();
+    std::uint64_t seed = 700;
+    for (int threads : {1, 2, 3})
+        for (Shape shape : {Shape{300, 37, 4}, Shape{1500, 33, 1}, Shape{90, 41, 9}}) {
+            set_num_threads(threads);
+            INFO(shape_str(shape) << ", threads " << threads);
+            const std::int64_t c = shape[1], groups = 3;
+            Tensor x = random_tensor(shape, seed++, 2.0, 5.0), r = random_tensor(shape, seed++);
+            Tensor w = random_tensor({c}, seed++, 0.5, 1.5), b = random_tensor({c}, seed++);
+            Tensor rm = random_tensor({c}, seed++), rv = random_tensor({c}, seed++, 0.5, 2.0);
+            Tensor gy = random_tensor(shape, seed++);
+            reference::BatchNormTrain ref =
+                reference::batch_norm_forward_train(x, &w, &b, &rm, &rv, 0.1, 1e-5, groups, &r, true);
+            Tensor km = rm.clone(), kv = rv.clone();
+            kernels::BatchNormSaved saved;
+            Tensor y = kernels::batch_norm_forward(x, &w, &b, &km, &kv, true, 0.1, 1e-5, &saved, BatchNormTail{&r, true},
+                                                   groups);
+            REQUIRE_CLOSE(y, ref.y, 1e-12, 1e-12);
+            REQUIRE_CLOSE(saved.mean.reshape({groups, c}), ref.save_mean, 1e-12, 1e-12);
+            REQUIRE_CLOSE(saved.invstd.reshape({groups, c}), ref.save_invstd, 1e-12, 1e-12);
+            REQUIRE_CLOSE(km, ref.running_mean, 1e-12, 1e-12);
+            REQUIRE_CLOSE(kv, ref.running_var, 1e-12, 1e-12);
+            kernels::BatchNormGrads g = kernels::batch_norm_backward(gy, x, &w, saved, &y, true);
+            reference::BatchNormGrads rg =
+                reference::batch_norm_backward(gy, x, &w, ref.save_mean, ref.save_invstd, groups, &ref.y);
+            REQUIRE_CLOSE(g.x, rg.x, 1e-10, 1e-9);
+            REQUIRE_CLOSE(g.weight, rg.weight, 1e-10, 1e-9);
+            REQUIRE_CLOSE(g.bias, rg.bias, 1e-10, 1e-9);
+            REQUIRE_CLOSE(g.relu_in, rg.relu_in, 0, 0);
+            REQUIRE_CLOSE(kernels::batch_norm_forward(x, &w, &b, &rm, &rv, false, 0.1, 1e-5, nullptr),
+                          reference::batch_norm_forward_eval(x, &w, &b, rm, rv, 1e-5), 1e-12, 1e-12);
+
+            // float32: sums still in double about a pivot; values rounded to float.
+            Tensor xf = x.to(DType::f32), gyf = gy.to(DType::f32);
+            kernels::BatchNormSaved savedf;
+            Tensor yf = kernels::batch_norm_forward(xf, nullptr, nullptr, nullptr, nullptr, true, 0.1, 1e-5, &savedf, {},
+                                                    groups);
+            reference::BatchNormTrain reff =
+                reference::batch_norm_forward_train(xf.to(DType::f64), nullptr, nullptr, nullptr, nullptr, 0.1, 1e-5, groups);
+            REQUIRE_CLOSE(yf.to(DType::f64), reff.y, 1e-5, 1e-5);
+            kernels::BatchNormGrads gf = kernels::batch_norm_backward(gyf, xf, nullptr, savedf);
+            reference::BatchNormGrads rgf = reference::batch_norm_backward(gyf.to(DType::f64), xf.to(DType::f64), nullptr,
+                                                                           reff.save_mean, reff.save_invstd, groups);
+            REQUIRE_CLOSE(gf.x.to(DType::f64), rgf.x, 1e-5, 1e-4);
+            REQUIRE_CLOSE(gf.bias.to(DType::f64), rgf.bias, 1e-4, 1e-5);
+        }
+    set_num_threads(saved_threads);
 }
