@@ -126,10 +126,10 @@ void copy_rows(const T* src, std::int64_t sld, T* dst, std::int64_t dld, std::in
     }
 }
 
-// dst[l] = src[2l] for l < L: a row of a stride-2 im2col. For the small planes' row lengths
-// (L = 4, 8, 16) one or two vector loads and one shuffle; src must have room for a whole
-// vector (kLanes values; two for L = 16). GCC's own vectorisation of the loop moved the values
-// through xmm registers one pair at a time.
+// dst[l] = src[2l] for l < n: a row of a stride-2 im2col. For rows of 4 and 8 one vector load
+// and one shuffle, for longer rows two loads and a shuffle per 16 values (the rest one by one);
+// src must have room for whole vectors (up to kLanes values past the row's last one). GCC's own
+// vectorisation of the loop moved the values through xmm registers one pair at a time.
 template <std::int64_t L, class T, std::size_t... I>
 inline void copy_even_lanes(const T* src, T* dst, std::index_sequence<I...>) {
     typedef T Row __attribute__((vector_size(L * sizeof(T))));
@@ -143,16 +143,19 @@ inline void copy_even(const T* src, T* dst, std::int64_t n) {
     switch (n) {
         case 4: return copy_even_lanes<4>(src, dst, std::make_index_sequence<4>{});
         case 8: return copy_even_lanes<8>(src, dst, std::make_index_sequence<8>{});
-        case 16: return copy_even_lanes<16>(src, dst, std::make_index_sequence<16>{});
         default:
-            for (std::int64_t l = 0; l < n; ++l) dst[l] = src[2 * l];
+            std::int64_t l = 0;
+            for (; l + lanes::kLanes <= n; l += lanes::kLanes)
+                copy_even_lanes<lanes::kLanes>(src + 2 * l, dst + l, std::make_index_sequence<lanes::kLanes>{});
+            for (; l < n; ++l) dst[l] = src[2 * l];
     }
 }
 
-// im2col of a stride-2, undilated convolution on a small plane (one that has a tap table):
-// each channel is first copied into a zero-padded plane, after which every (tap, output row)
-// is a copy of every other value with no bounds to check. Through the tap table these were one
-// gather per value: 27 % of ResNet-18's layer2 3x3/2 backward-filter (perf).
+// im2col of a stride-2, undilated convolution: each channel is first copied into a zero-padded
+// plane, after which every (tap, output row) is a copy of every other value with no bounds to
+// check. On small planes (tap tables) those were one gather per value: 27 % of ResNet-18's
+// layer2 3x3/2 backward-filter (perf); on large planes, a loop per row with its bounds: 23 % of
+// the stem's 7x7/2 backward-filter.
 template <class T>
 void im2col_stride2(const T* x, T* col, std::int64_t ldc, const Geom& g) {
     const Conv2dParams& p = g.p;
@@ -170,12 +173,14 @@ void im2col_stride2(const T* x, T* col, std::int64_t ldc, const Geom& g) {
             }
     }
 }
-// Rows of 8 and more outputs: 3x3/2 at 16x16 -> 8x8, forward (128 -> 128, 128 images) 1.10x,
-// backward-filter (64 -> 128) 1.13-1.14x; on rows of 4 and 2 the table stays ahead (0.90x and
-// 0.81x this way), in-process side by side.
-bool stride2_small_plane(const Geom& g) {
+// Side by side, in-process: on tap-table planes, rows of 8 and more outputs (3x3/2 at 16x16 ->
+// 8x8, forward 128 -> 128, 128 images, 1.10x; backward-filter 64 -> 128 1.13-1.14x), while on
+// rows of 4 and 2 the table stays ahead (0.90x and 0.81x this way); on large planes, the stem's
+// 7x7/2 3 -> 64 backward-filter 1.07-1.17x, 3x3/2 64 -> 64 at 64x64 forward 1.04-1.10x and
+// backward-filter 1.02-1.10x.
+bool stride2_padded(const Geom& g) {
     const Conv2dParams& p = g.p;
-    return !g.taps.empty() && g.OW >= 8 && p.stride_h == 2 && p.stride_w == 2 && p.dil_h == 1 && p.dil_w == 1 &&
+    return !g.pointwise && g.OW >= 8 && p.stride_h == 2 && p.stride_w == 2 && p.dil_h == 1 && p.dil_w == 1 &&
            p.pad_h >= 0 && p.pad_w >= 0;
 }
 
@@ -186,7 +191,7 @@ template <class T>
 void im2col(const T* x, T* col, std::int64_t ldc, const Geom& g, std::int64_t oh0 = 0, std::int64_t oh1 = -1) {
     const Conv2dParams& p = g.p;
     if (oh1 < 0) oh1 = g.OH;
-    if (stride2_small_plane(g) && oh0 == 0 && oh1 == g.OH) return im2col_stride2(x, col, ldc, g);
+    if (stride2_padded(g) && oh0 == 0 && oh1 == g.OH) return im2col_stride2(x, col, ldc, g);
     if (!g.taps.empty() && oh0 == 0 && oh1 == g.OH) {
         const std::int64_t taps = g.KH * g.KW;
         for (std::int64_t c = 0; c < g.C; ++c) {
