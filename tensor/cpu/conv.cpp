@@ -491,7 +491,8 @@ bool split_filter_channels(const Geom& g, int threads) {
 
 template <class T>
 void backward_filter_channel_split(const T* x, const T* gy, T* gw, const Geom& g, int threads) {
-    const std::int64_t taps = g.KH * g.KW, chunk = std::clamp<std::int64_t>(kTargetCols / g.P, 1, g.N);
+    const std::int64_t taps = g.KH * g.KW;
+    const std::int64_t chunk = std::clamp<std::int64_t>(kTargetCols / std::max<std::int64_t>(g.P, 1), 1, g.N);
 #pragma omp parallel num_threads(threads)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
