@@ -219,9 +219,10 @@ TEST_CASE("conv2d on ResNet-sized batches matches the reference") {
                                  p.stride_h = p.stride_w = 2;
                                  return p;
                              }()},
-                         // A col of 1,600 x 1,024 values: backward-filter in bands of 5 output
-                         // rows (the last one 2), accumulated into gw.
-                         Big{{2, 64, 32, 32}, {9, 64, 5, 5}, params(1, 2)},
+                         // A col of 1,600 x 1,280 values: backward-filter in blocks of 16
+                         // output rows (the last band 8) by 20 input channels (the last group
+                         // 4), accumulated into gw's column slices.
+                         Big{{2, 64, 40, 32}, {9, 64, 5, 5}, params(1, 2)},
                          // Direct backward-filter over 3 blocks of one image (gy of 8 64x64
                          // float64 planes per image, past half the block's bytes).
                          Big{{3, 2, 64, 64}, {8, 2, 3, 3}, params(1, 1)}}) {
