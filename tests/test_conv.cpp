@@ -344,8 +344,9 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
                            P{{160, 128, 4, 4}, 128, 1, 1}, P{{6, 128, 8, 8}, 256, 2, 2}, P{{4, 129, 9, 9}, 131, 3, 2},
                            // 2 images on 3 threads: pieces of 32 columns that cross from one image into the next.
                            P{{2, 128, 7, 7}, 144, 1, 1},
-                           // 64 input channels, stride 2: the dispatch's backward-data takes the packed path.
-                           P{{4, 64, 8, 8}, 40, 2, 2},
+                           // 64 GEMM rows, which the dispatch's forward (64 outputs) and backward-data
+                           // (64 inputs, stride 1 and 2) take to the packed path: a 4-row last tile.
+                           P{{3, 256, 4, 4}, 64, 1, 1}, P{{4, 64, 8, 8}, 256, 1, 1}, P{{4, 64, 8, 8}, 40, 2, 2},
                            // 19 columns per output row: the stride-2 spread and subsample in vectors of 16.
                            P{{2, 64, 38, 38}, 24, 2, 2}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
@@ -379,7 +380,7 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
     set_num_threads(saved);
 }
 
-// gx += backward-data in place: on the packed 1x1 path (float32, >= 128 input channels, stride 1
+// gx += backward-data in place: on the packed 1x1 path (float32, >= 64 input channels, stride 1
 // and 2: its GEMM accumulates, the strided one adds only at the pixels read) and through the
 // default (float64, a 3x3), against the existing values plus the reference.
 TEST_CASE("conv2d backward-data adds into an existing gradient") {
@@ -390,6 +391,8 @@ TEST_CASE("conv2d backward-data adds into an existing gradient") {
     std::uint64_t seed = 1500;
     for (const A& c : {A{{3, 128, 6, 6}, {40, 128, 1, 1}, params(1, 0)}, A{{2, 130, 7, 7}, {24, 130, 1, 1}, params(2, 0)},
                        A{{2, 5, 6, 6}, {4, 5, 3, 3}, params(1, 1)},
+                       // 64 input channels, stride 1: the 4-row last tile adds.
+                       A{{2, 64, 4, 4}, {32, 64, 1, 1}, params(1, 0)},
                        // 64 input channels, stride 2, 19 output columns: the vector spread adds.
                        A{{1, 64, 38, 38}, {16, 64, 1, 1}, params(2, 0)}}) {
         for (DType dt : {DType::f32, DType::f64}) {

@@ -105,6 +105,15 @@ TEST_CASE("packed sgemm matches a float64 loop over every operand layout") {
         {"transposed", "planes", "planes", 30, 4 * 17, 50, 4, {0, 68}, false, true},
         {"plain", "planes", "planes", 25, 7 * 9, 300, 7, {14, 49}, false, true},
         {"plain", "planes", "planes", 40, 144, 19, 144, {64, 144}, true, false},
+        // Row counts that end on a narrower kernel (sgemm.cpp's micro_kernel_rows): 64 = 5 x 12 + 4
+        // and 8 rows stored straight from the 4- and 8-row kernels, 3 and 7 through the edge tile,
+        // 64 rows over planes of 16 (direct) and of 4 (edge), with accumulation.
+        {"plain", "plain", "plain", 64, 64, 40, 1, {0, 64}, false, true},
+        {"transposed", "plain", "plain", 8, 96, 33, 1, {0, 96}, true, false},
+        {"plain", "plain", "plain", 3, 40, 20, 1, {0, 40}, false, false},
+        {"plain", "transposed", "plain", 7, 64, 70, 1, {0, 64}, true, true},
+        {"plain", "planes", "planes", 64, 16 * 5, 300, 16, {0, 80}, true, true},
+        {"transposed", "planes", "planes", 20, 4 * 20, 64, 4, {0, 80}, false, true},
         // Backward-filter: both operands transposed planes (the depth runs over pixels).
         {"planes", "planes transposed", "plain", 40, 50, 16 * 20, 16, {0, 50}, false, false},
         {"planes", "planes transposed", "plain", 13, 35, 4 * 90, 4, {0, 35}, true, false},

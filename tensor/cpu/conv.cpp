@@ -660,15 +660,15 @@ conv_winograd::Shape4 winograd_shape(const Geom& g) {
 
 // 1x1, no padding, one group, float32, on a build with the packed GEMM
 // (conv_pointwise.h): no copies in or out of a GEMM matrix. The GEMM's rows (output channels
-// forward and backward-filter, input channels backward-data) come in register tiles of 12: below
-// kPackedMinRows rows, the padding of the last tile and the packing of the other operand
-// cost more than the copies save (64 rows, in-process side by side against the im2col path at
-// 16x16: 256 -> 64 forward 0.95x, backward-filter 0.83-0.94x, 64 -> 256 backward-data 1.01x).
-// The exception is a strided backward-data, where im2col's col2im spreads the GEMM's output
-// through a zeroed plane: 64 rows there 1.24-1.31x (ResNet-18's 1x1/2 64 -> 128). With 128 or
-// more, side by side against im2col on ResNet-50's shapes: forward 1.1-1.7x, backward-data
-// 1.1-1.5x, backward-filter 1.0-1.25x (its operands are packed transposed).
-constexpr std::int64_t kPointwiseMinChannels = 16, kPointwiseStridedDataMinRows = 64;
+// forward and backward-filter, input channels backward-data) come in register tiles of 12, and
+// the last tile of 64 rows runs the 4-row kernel (sgemm.cpp). Forward and backward-data take
+// the packed GEMM from 64 rows: in-process side by side against the im2col path on ResNet-50's
+// layer1 (16x16, 64 and 256 images), 256 -> 64 forward 1.13-1.18x, 64 -> 256 backward-data
+// 1.21-1.24x (with a padded 12-row last tile they had been 0.95x and 1.01x). Backward-filter
+// packs both operands transposed, which 64 rows do not repay (0.90-0.98x), so it keeps im2col
+// below 128. With 128 or more, side by side against im2col on ResNet-50's shapes: forward
+// 1.1-1.7x, backward-data 1.1-1.5x, backward-filter 1.0-1.25x.
+constexpr std::int64_t kPointwiseMinChannels = 16, kPointwiseMinRows = 64, kPointwiseFilterMinRows = 128;
 template <class T>
 bool use_pointwise(const Geom& g, Pass pass) {
     const Conv2dParams& p = g.p;
@@ -676,8 +676,8 @@ bool use_pointwise(const Geom& g, Pass pass) {
         p.pad_w != 0 || g.G != 1)
         return false;
     const std::int64_t rows = pass == Pass::backward_data ? g.C : g.O, other = pass == Pass::backward_data ? g.O : g.C;
-    const bool strided_data = pass == Pass::backward_data && (p.stride_h > 1 || p.stride_w > 1);
-    return rows >= (strided_data ? kPointwiseStridedDataMinRows : kPackedMinRows) && other >= kPointwiseMinChannels;
+    return rows >= (pass == Pass::backward_filter ? kPointwiseFilterMinRows : kPointwiseMinRows) &&
+           other >= kPointwiseMinChannels;
 }
 conv_pointwise::Shape4 pointwise_shape(const Geom& g) {
     return {g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.p.stride_h, g.p.stride_w};

@@ -45,23 +45,28 @@ static_assert(kMC % kMR == 0 && kNC % kNR == 0);
 // a is kc x kMR (k-major), b is kc x kNR, and C's row i is c_lo + i·ldc (columns [0, kHalf))
 // and c_hi + i·ldc (columns [kHalf, kNR)): two pointers, because in a batch of planes the two
 // halves of a tile may lie in different images.
+// R is kMR for a whole tile, or kMR / 3 or 2·kMR / 3 for the last tile of a product whose rows
+// are not a multiple of kMR (ResNet's 64, 128 and 256 rows end on 4 or 8): a 12-row kernel there
+// spent 8 of its 12 rows' multiply-adds on padding and stored through the edge tile. A stays
+// packed in kMR-row panels; R only says how many of each panel's rows to multiply.
 #if defined(__AVX512F__)
+template <int R = kMR>
 inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float* c_lo, float* c_hi,
                          std::int64_t ldc, bool add) {
-    __m512 acc[kMR][2];
+    __m512 acc[R][2];
 #pragma GCC unroll 12
-    for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (std::int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
-        for (int i = 0; i < kMR; ++i) {
+        for (int i = 0; i < R; ++i) {
             const __m512 ai = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
 #pragma GCC unroll 12
-    for (int i = 0; i < kMR; ++i) {
+    for (int i = 0; i < R; ++i) {
         float* lo = c_lo + i * ldc;
         float* hi = c_hi + i * ldc;
         if (add) {
@@ -73,22 +78,23 @@ inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float*
     }
 }
 #else
+template <int R = kMR>
 inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float* c_lo, float* c_hi,
                          std::int64_t ldc, bool add) {
-    __m256 acc[kMR][2];
+    __m256 acc[R][2];
 #pragma GCC unroll 6
-    for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (std::int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
-        for (int i = 0; i < kMR; ++i) {
+        for (int i = 0; i < R; ++i) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
 #pragma GCC unroll 6
-    for (int i = 0; i < kMR; ++i) {
+    for (int i = 0; i < R; ++i) {
         float* lo = c_lo + i * ldc;
         float* hi = c_hi + i * ldc;
         if (add) {
@@ -100,6 +106,17 @@ inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float*
     }
 }
 #endif
+
+// The tile of h <= kMR rows with the narrowest kernel that covers them: kMR / 3, 2·kMR / 3 or
+// kMR rows (rows past h multiply the panel's zero padding).
+constexpr int kRowStep = kMR / 3;
+static_assert(kMR % kRowStep == 0);
+inline void micro_kernel_rows(std::int64_t h, std::int64_t kc, const float* a, const float* b, float* c_lo,
+                              float* c_hi, std::int64_t ldc, bool add) {
+    if (h <= kRowStep) return micro_kernel<kRowStep>(kc, a, b, c_lo, c_hi, ldc, add);
+    if (h <= 2 * kRowStep) return micro_kernel<2 * kRowStep>(kc, a, b, c_lo, c_hi, ldc, add);
+    micro_kernel(kc, a, b, c_lo, c_hi, ldc, add);
+}
 
 // f(std::integral_constant<len>) for the lengths of plane runs (4, 16 pixels) and whole panels,
 // f(len) otherwise: the copy loops then have a compile-time length (a memcpy call per short run
@@ -284,7 +301,11 @@ void block_loop(std::int64_t m, Columns cols, std::int64_t depth, PackedABlock&&
                             micro_kernel(kc, ap, bp, c_lo + i * ldc, c_hi + i * ldc, ldc, add);
                             continue;
                         }
-                        micro_kernel(kc, ap, bp, edge, edge + kHalf, kNR, false);
+                        if (direct && h % kRowStep == 0) {  // the last tile of 64, 128, 256 rows
+                            micro_kernel_rows(h, kc, ap, bp, c_lo + i * ldc, c_hi + i * ldc, ldc, add);
+                            continue;
+                        }
+                        micro_kernel_rows(h, kc, ap, bp, edge, edge + kHalf, kNR, false);
                         store_tile(edge, h, w, c, i, j, add);
                     }
                 }
