@@ -4,6 +4,19 @@
 // and the demo's, a batch of 16), each as median milliseconds and GFLOP/s. Conv throughput is reported
 // relative to the GEMM: im2col convolution is a GEMM plus copies, so the ratio says how much
 // the copies and the conv's GEMM shapes cost.
+//
+// The kernels are timed in rounds: each round runs the GEMM and then every pass of every shape,
+// and a kernel's median is over the rounds. Timing one kernel's repeats back to back put all
+// of a short pass's runs (0.3-0.6 ms for ResNet-18's downsamples) inside a few milliseconds, so
+// a single stall of the shared VM moved that pass's median by up to 2x and the weakest ratio
+// swung from 0.35 to 0.69 between sittings; alternated, a stall costs each kernel one sample,
+// and the yardstick sees the same machine as the passes. Within a round each timed call comes
+// right after an untimed call of the same kernel, so it finds its operands in cache as a loop
+// over one kernel does (the usual convention of kernel benchmarks, oneDNN's benchdnn
+// included): the ratio then measures the kernel, not where the previous kernel left the
+// data. `--cold` drops that call: each kernel then starts from the caches as the other
+// kernels left them, as most passes do in a training step; the memory-bound passes (the 1x1/2
+// downsamples) fall furthest there.
 #include "tools/bench.h"
 
 #include <fmt/format.h>
@@ -12,6 +25,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +41,7 @@ struct Options {
     int repeats = 5;
     int threads = 0;  // 0: keep the default (DCODR_THREADS or all cores)
     bool quick = false;
+    bool cold = false;  // no untimed call before each timed one (see the top of the file)
 };
 
 // One conv shape of ResNet-18; `count` is how many convs of the network share it.
@@ -70,10 +86,46 @@ std::vector<ConvLayer> generator_convs() {
 // fresh output memory (about 2 ms per MB on the 2-core VM) until the allocator recycles it,
 // which is the steady state of training.
 constexpr int kWarmup = 3;
-template <class F>
-double median_ms(int repeats, F&& f) {
-    return time_ms(repeats, [&](std::int64_t) { f(); }, kWarmup).median;
-}
+
+// Kernels timed in alternation: `rounds` rounds, each calling every kernel in order, after
+// kWarmup untimed calls of each. A kernel added with `calls` = 3 is timed 3 times per round;
+// with `warm`, each kernel's timed calls in a round follow one untimed call of it.
+class Rounds {
+public:
+    int add(std::function<void()> f, int calls = 1) {
+        kernels_.push_back({std::move(f), calls, {}});
+        return static_cast<int>(kernels_.size()) - 1;
+    }
+    void run(int rounds, bool warm) {
+        for (Kernel& k : kernels_)
+            for (int i = 0; i < kWarmup; ++i) k.f();
+        for (int r = 0; r < rounds; ++r)
+            for (Kernel& k : kernels_) {
+                if (warm) k.f();
+                for (int c = 0; c < k.calls; ++c) {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    k.f();
+                    k.ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                }
+            }
+    }
+    Timing timing(int id) const { return {median_of(ms(id)), *std::min_element(ms(id).begin(), ms(id).end())}; }
+    // Kernel id's milliseconds in round r (its best call there, if it has several).
+    double round_ms(int id, int r) const {
+        const Kernel& k = kernels_[static_cast<std::size_t>(id)];
+        const auto first = k.ms.begin() + static_cast<std::ptrdiff_t>(r) * k.calls;
+        return *std::min_element(first, first + k.calls);
+    }
+    const std::vector<double>& ms(int id) const { return kernels_[static_cast<std::size_t>(id)].ms; }
+
+private:
+    struct Kernel {
+        std::function<void()> f;
+        int calls;
+        std::vector<double> ms;
+    };
+    std::vector<Kernel> kernels_;
+};
 
 double gflops(double flop, double ms) { return flop / (ms * 1e6); }
 
@@ -84,9 +136,11 @@ int bench_ops_main(int argc, char** argv) {
     args.option("repeats", "5", "timed runs of each kernel (the best and the median are reported)");
     args.option("threads", "0", "CPU threads (0 = DCODR_THREADS or all cores)");
     args.flag("quick", "small shapes and 1 repeat (unless --repeats is given): a smoke run");
+    args.flag("cold", "time each call as the other kernels left the caches (no untimed call of the same kernel first)");
     if (args.parse()) return 0;
     Options o;
     o.quick = args.enabled("quick");
+    o.cold = args.enabled("cold");
     o.repeats = static_cast<int>(args.integer("repeats"));
     o.threads = static_cast<int>(args.integer("threads"));
     if (o.repeats < 1 || o.repeats > 100000) usage_error("--repeats must be in [1, 100000], got {}", o.repeats);
@@ -96,68 +150,104 @@ int bench_ops_main(int argc, char** argv) {
     std::int64_t mm = o.quick ? 256 : 1024, batch = o.quick ? 2 : 64, image = o.quick ? 32 : 64;
 
     Tensor a = Tensor::uniform({mm, mm}, -1, 1, 1), b = Tensor::uniform({mm, mm}, -1, 1, 2);
-    // The yardstick is the best of several runs: Eigen's threaded GEMM is bimodal on a shared
-    // 2-core VM (about half speed whenever one thread lags), and a slow yardstick would flatter
-    // the conv ratios. The GEMM is short, so it gets 3x the repeats.
-    Timing mm_t = time_ms(3 * o.repeats, [&](std::int64_t) { kernels::matmul(a, b); }, kWarmup);
-    double mm_gf = gflops(2.0 * mm * mm * mm, mm_t.best);
+    Rounds rounds;
+    // The yardstick is the best of its runs: Eigen's threaded GEMM is bimodal on a shared 2-core
+    // VM (about half speed whenever one thread lags), and a slow yardstick would flatter the conv
+    // ratios. The GEMM is short, so it runs 3 times per round.
+    const int mm_id = rounds.add([&] { kernels::matmul(a, b); }, 3);
 
+    // Every shape's operands, made up front so that the rounds can alternate the kernels.
+    struct Bench {
+        ConvLayer l;
+        Shape xs, ws;
+        Conv2dParams p;
+        Tensor x, w, gy;
+        double flop;  // per pass
+        int forward, backward_data, backward_filter;  // Rounds ids
+    };
+    std::deque<Bench> benches;  // the kernels hold references to its elements: a deque keeps them in place
+    auto add_layer = [&](const ConvLayer& l, std::int64_t n) {
+        Bench& bn = benches.emplace_back();
+        bn.l = l;
+        bn.p.stride_h = bn.p.stride_w = l.stride;
+        bn.p.pad_h = bn.p.pad_w = l.pad;
+        bn.xs = {n, l.cin, l.in_hw, l.in_hw};
+        bn.ws = {l.cout, l.cin, l.k, l.k};
+        bn.x = Tensor::uniform(bn.xs, -1, 1, 3);
+        bn.w = Tensor::uniform(bn.ws, -1, 1, 4);
+        Tensor y = kernels::conv2d_forward(bn.x, bn.w, bn.p);
+        bn.gy = Tensor::uniform(y.shape(), -1, 1, 5);
+        bn.flop = 2.0 * static_cast<double>(y.numel()) * l.cin * l.k * l.k;
+        bn.forward = rounds.add([&bn] { kernels::conv2d_forward(bn.x, bn.w, bn.p); });
+        bn.backward_data = rounds.add([&bn] { kernels::conv2d_backward_data(bn.gy, bn.w, bn.xs, bn.p); });
+        bn.backward_filter = rounds.add([&bn] { kernels::conv2d_backward_filter(bn.x, bn.gy, bn.ws, bn.p); });
+    };
+    const std::vector<ConvLayer> layers = resnet18_convs(image);
+    for (const ConvLayer& l : layers) add_layer(l, batch);
+    // The generator's shapes are reported beside ResNet-18's, not added to its totals.
+    const std::vector<ConvLayer> gen = o.quick ? std::vector<ConvLayer>{} : generator_convs();
+    for (const ConvLayer& l : gen) add_layer(l, 16);
+    rounds.run(o.repeats, !o.cold);
+
+    const Timing mm_t = rounds.timing(mm_id);
+    const double mm_flop = 2.0 * mm * mm * mm;
+    // The yardstick a pass is held against is the GEMM of its own round (the best of its three
+    // calls there): the ratio is taken round by round, side by side, and its median reported.
+    std::vector<double> mm_round_gf;
+    for (int r = 0; r < o.repeats; ++r) mm_round_gf.push_back(gflops(mm_flop, rounds.round_ms(mm_id, r)));
+    const double mm_gf = median_of(mm_round_gf);
+    auto ratio = [&](int id, double flop) {
+        std::vector<double> per_round;
+        for (int r = 0; r < o.repeats; ++r) per_round.push_back(gflops(flop, rounds.round_ms(id, r)) / mm_round_gf[static_cast<std::size_t>(r)]);
+        return median_of(per_round);
+    };
     std::string out = "{\n";
-    out += fmt::format("  \"threads\": {}, \"repeats\": {}, \"batch\": {}, \"image\": {},\n", num_threads(),
-                       o.repeats, batch, image);
+    out += fmt::format("  \"threads\": {}, \"repeats\": {}, \"cold\": {}, \"batch\": {}, \"image\": {},\n",
+                       num_threads(), o.repeats, o.cold, batch, image);
     out += fmt::format(
         "  \"matmul\": {{\"m\": {0}, \"n\": {0}, \"k\": {0}, \"ms\": {1:.3f}, \"gflops\": {2:.1f}, "
-        "\"median_ms\": {3:.3f}, \"median_gflops\": {4:.1f}}},\n",
-        mm, mm_t.best, mm_gf, mm_t.median, gflops(2.0 * mm * mm * mm, mm_t.median));
+        "\"median_ms\": {3:.3f}, \"median_gflops\": {4:.1f}, \"yardstick_gflops\": {5:.1f}}},\n",
+        mm, mm_t.best, gflops(mm_flop, mm_t.best), mm_t.median, gflops(mm_flop, mm_t.median), mm_gf);
     // One JSON line per shape: the three passes' median ms, GFLOP/s and ratio to the GEMM.
     struct Measured {
         std::string json;
         double ms, flop, worst_ratio;  // all three passes, times the layer's count
     };
-    auto bench_layer = [&](const ConvLayer& l, std::int64_t n, bool last) {
+    auto report_layer = [&](const Bench& bn, bool last) {
+        const ConvLayer& l = bn.l;
         double worst_ratio = 1e30;
-        Conv2dParams p;
-        p.stride_h = p.stride_w = l.stride;
-        p.pad_h = p.pad_w = l.pad;
-        Shape xs{n, l.cin, l.in_hw, l.in_hw}, ws{l.cout, l.cin, l.k, l.k};
-        Tensor x = Tensor::uniform(xs, -1, 1, 3), w = Tensor::uniform(ws, -1, 1, 4);
-        Tensor y = kernels::conv2d_forward(x, w, p);
-        Tensor gy = Tensor::uniform(y.shape(), -1, 1, 5);
-        double flop = 2.0 * static_cast<double>(y.numel()) * l.cin * l.k * l.k;  // per pass
-        double f_ms = median_ms(o.repeats, [&] { kernels::conv2d_forward(x, w, p); });
-        double d_ms = median_ms(o.repeats, [&] { kernels::conv2d_backward_data(gy, w, xs, p); });
-        double w_ms = median_ms(o.repeats, [&] { kernels::conv2d_backward_filter(x, gy, ws, p); });
-        auto pass = [&](double ms) {
-            worst_ratio = std::min(worst_ratio, gflops(flop, ms) / mm_gf);
-            return fmt::format("{{\"ms\": {:.3f}, \"gflops\": {:.1f}, \"ratio\": {:.2f}}}", ms, gflops(flop, ms),
-                               gflops(flop, ms) / mm_gf);
+        const double f_ms = rounds.timing(bn.forward).median, d_ms = rounds.timing(bn.backward_data).median,
+                     w_ms = rounds.timing(bn.backward_filter).median;
+        auto pass = [&](double ms, int id) {
+            const double r = ratio(id, bn.flop);
+            worst_ratio = std::min(worst_ratio, r);
+            return fmt::format("{{\"ms\": {:.3f}, \"gflops\": {:.1f}, \"ratio\": {:.2f}}}", ms, gflops(bn.flop, ms), r);
         };
-        Measured m{"", l.count * (f_ms + d_ms + w_ms), l.count * 3 * flop, 0};
+        Measured m{"", l.count * (f_ms + d_ms + w_ms), l.count * 3 * bn.flop, 0};
         m.json = fmt::format(
             "    {{\"name\": \"{}\", \"count\": {}, \"x\": [{}, {}, {}, {}], \"w\": [{}, {}, {}, {}], "
             "\"stride\": {}, \"pad\": {}, \"gflop\": {:.3f},\n     \"forward\": {}, \"backward_data\": {}, "
             "\"backward_filter\": {}}}{}\n",
-            l.name, l.count, xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[2], ws[3], l.stride, l.pad, flop / 1e9,
-            pass(f_ms), pass(d_ms), pass(w_ms), last ? "" : ",");
+            l.name, l.count, bn.xs[0], bn.xs[1], bn.xs[2], bn.xs[3], bn.ws[0], bn.ws[1], bn.ws[2], bn.ws[3], l.stride,
+            l.pad, bn.flop / 1e9, pass(f_ms, bn.forward), pass(d_ms, bn.backward_data), pass(w_ms, bn.backward_filter),
+            last ? "" : ",");
         m.worst_ratio = worst_ratio;
         return m;
     };
     double total_ms = 0, total_flop = 0, worst_ratio = 1e30;
     out += "  \"conv\": [\n";
-    std::vector<ConvLayer> layers = resnet18_convs(image);
     for (std::size_t li = 0; li < layers.size(); ++li) {
-        Measured m = bench_layer(layers[li], batch, li + 1 == layers.size());
+        Measured m = report_layer(benches[li], li + 1 == layers.size());
         out += m.json;
         total_ms += m.ms;
         total_flop += m.flop;
         worst_ratio = std::min(worst_ratio, m.worst_ratio);
     }
     out += "  ],\n";
-    // The generator's shapes are reported beside ResNet-18's, not added to its totals.
-    if (!o.quick) {
+    if (!gen.empty()) {
         out += "  \"generator_conv\": [\n";
-        std::vector<ConvLayer> gen = generator_convs();
-        for (std::size_t li = 0; li < gen.size(); ++li) out += bench_layer(gen[li], 16, li + 1 == gen.size()).json;
+        for (std::size_t li = 0; li < gen.size(); ++li)
+            out += report_layer(benches[layers.size() + li], li + 1 == gen.size()).json;
         out += "  ],\n";
     }
     // All three passes of every conv in the network (conv1's backward-data included, though
