@@ -324,8 +324,8 @@ TEST_CASE("Winograd F(2x2, 3x3) kernels match the reference at any channel count
 // The packed-GEMM 1x1 kernels (conv_pointwise.h), float32, called directly and through the
 // dispatch, against the float64 reference: planes of 4 and 16 pixels (stores through the edge
 // tile and straight from the micro-kernel), odd planes (tiles straddle images), one image split
-// across threads, pieces that cross images, strides 2 and (3, 2), depths over several cache
-// blocks, 1-3 threads.
+// across threads, pieces that cross images, strides 2 and (3, 2) (x subsampled, or read in place),
+// depths over several cache blocks, 1-3 threads.
 TEST_CASE("packed 1x1 convolutions match the float64 reference") {
     if (!cpu::has_packed_sgemm()) {
         WARN("SKIPPED: this build has no packed GEMM (x86-64-v3 or v4 only); 1x1 convolutions use im2col");
@@ -348,7 +348,11 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
                            // (64 inputs, stride 1 and 2) take to the packed path: a 4-row last tile.
                            P{{3, 256, 4, 4}, 64, 1, 1}, P{{4, 64, 8, 8}, 256, 1, 1}, P{{4, 64, 8, 8}, 40, 2, 2},
                            // 19 columns per output row: the stride-2 spread and subsample in vectors of 16.
-                           P{{2, 64, 38, 38}, 24, 2, 2}}) {
+                           P{{2, 64, 38, 38}, 24, 2, 2},
+                           // Stride 2 on images of whole register tiles: forward and backward-filter
+                           // read x in place (rows of 8 and 16 outputs, an odd input width, 40
+                           // channels: part of a 16-column transpose, one image on 2-3 threads).
+                           P{{3, 64, 16, 16}, 40, 2, 2}, P{{2, 40, 16, 31}, 20, 2, 2}, P{{1, 24, 32, 16}, 130, 2, 2}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
                                 << ", threads " << threads);
             Conv2dParams p;

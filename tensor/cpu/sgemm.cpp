@@ -179,6 +179,69 @@ bool pack_transposed(const float* data, const Dim& depth, std::int64_t k0, std::
 #endif
 }
 
+// pack_panel's case of columns two values apart (a strided 1x1 convolution reading x's planes in
+// place: runs of OW columns, every other pixel of every other row), with AVX-512: per depth step,
+// 8 columns at a time from one 15-value masked load (the mask never reads past the run's last
+// value) and one shuffle. False where it does not apply (runs shorter than 8, no AVX-512).
+template <std::int64_t W>
+bool pack_stride2(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc, const Dim& across,
+                  std::int64_t j0, std::int64_t w, float* out) {
+#if defined(__AVX512F__)
+    if (across.stride != 2 || w % 8 != 0 || (!across.linear() && (across.run % 8 != 0 || j0 % 8 != 0))) return false;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (std::int64_t j = 0; j < w; j += 8) {
+        const float* col = data + across.offset(j0 + j);  // 8 columns inside one run (run % 8 == 0)
+        float* dst = out + j;
+        for (std::int64_t k = 0; k < kc; ++k, dst += W) {
+            const __m512 v = _mm512_maskz_loadu_ps(0x7fff, col + depth.offset(k0 + k));
+            _mm256_storeu_ps(dst, _mm512_castps512_ps256(_mm512_permutexvar_ps(even, v)));
+        }
+    }
+    return true;
+#else
+    (void)data, (void)depth, (void)k0, (void)kc, (void)across, (void)j0, (void)w, (void)out;
+    return false;
+#endif
+}
+
+// pack_panel's transposed case over a depth two values apart (a strided 1x1 backward-filter
+// reading x's planes in place: the depth runs over every other pixel of every other row), with
+// AVX-512: 16 columns by 16 depth steps at a time, each column's 16 values taken as two runs of
+// 8 (one 15-value masked load each, merged by one shuffle) and the block transposed in registers.
+// False where it does not apply (runs not in whole 8s, a depth block not in whole 16s).
+template <std::int64_t W>
+bool pack_transposed_stride2(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc,
+                             const Dim& across, std::int64_t j0, std::int64_t w, float* out) {
+#if defined(__AVX512F__)
+    if (depth.stride != 2 || kc % 16 != 0 || (!depth.linear() && (depth.run % 8 != 0 || k0 % 8 != 0))) return false;
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (std::int64_t j = 0; j < w; j += 16) {
+        const std::int64_t lanes = std::min<std::int64_t>(16, w - j);
+        const __mmask16 store = static_cast<__mmask16>((1u << std::min<std::int64_t>(16, W - j)) - 1);
+        for (std::int64_t k = 0; k < kc; k += 16) {
+            const std::int64_t lo = depth.offset(k0 + k), hi = depth.offset(k0 + k + 8);
+            __m512 r[16];
+            for (std::int64_t q = 0; q < 16; ++q) {
+                if (q >= lanes) {
+                    r[q] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float* col = data + across.offset(j0 + j + q);
+                r[q] = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(0x7fff, col + lo), evens,
+                                              _mm512_maskz_loadu_ps(0x7fff, col + hi));
+            }
+            transpose16(r);
+            float* dst = out + k * W + j;
+            for (int q = 0; q < 16; ++q) _mm512_mask_storeu_ps(dst + q * W, store, r[q]);
+        }
+    }
+    return true;
+#else
+    (void)data, (void)depth, (void)k0, (void)kc, (void)across, (void)j0, (void)w, (void)out;
+    return false;
+#endif
+}
+
 // out[k·W + j] = data[depth.offset(k0 + k) + across.offset(j0 + j)] for k < kc, j < w, and 0 for
 // w <= j < W: one panel of W columns of B (depth = B's rows, across = its columns) or of W rows
 // of A (depth = A's columns, across = its rows). The loops follow whichever dimension is
@@ -186,7 +249,10 @@ bool pack_transposed(const float* data, const Dim& depth, std::int64_t k0, std::
 template <std::int64_t W>
 void pack_panel(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc, const Dim& across,
                 std::int64_t j0, std::int64_t w, float* out) {
-    if (across.stride == 1 || depth.stride != 1) {
+    if (across.stride == 2 && depth.stride != 1 && pack_stride2<W>(data, depth, k0, kc, across, j0, w, out)) {
+    } else if (depth.stride == 2 && across.stride != 1 &&
+               pack_transposed_stride2<W>(data, depth, k0, kc, across, j0, w, out)) {
+    } else if (across.stride == 1 || depth.stride != 1) {
         // Along the panel's width: each depth step copies runs of the panel's row.
         for (std::int64_t j = 0; j < w;) {
             const std::int64_t len = run_length(across, j0 + j, w - j);
