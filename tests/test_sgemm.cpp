@@ -114,6 +114,10 @@ TEST_CASE("packed sgemm matches a float64 loop over every operand layout") {
         {"plain", "transposed", "plain", 7, 64, 70, 1, {0, 64}, true, true},
         {"plain", "planes", "planes", 64, 16 * 5, 300, 16, {0, 80}, true, true},
         {"transposed", "planes", "planes", 20, 4 * 20, 64, 4, {0, 80}, false, true},
+        // <= 64 rows read B's whole 32-column panels in place (a panel of 8 at the end is
+        // packed): over 3 depth blocks, and over planes of 64 pixels.
+        {"plain", "plain", "plain", 40, 72, 600, 1, {0, 72}, true, true},
+        {"plain", "planes", "planes", 64, 64 * 3, 130, 64, {32, 192}, false, true},
         // Backward-filter: both operands transposed planes (the depth runs over pixels).
         {"planes", "planes transposed", "plain", 40, 50, 16 * 20, 16, {0, 50}, false, false},
         {"planes", "planes transposed", "plain", 13, 35, 4 * 90, 4, {0, 35}, true, false},

@@ -39,6 +39,11 @@ constexpr std::int64_t kMR = 6, kNR = 16;
 #endif
 constexpr std::int64_t kHalf = kNR / 2;  // one vector of C's row
 constexpr std::int64_t kKC = 256, kMC = 144, kNC = 1024;
+// Products of up to this many rows read B's contiguous panels in place (block_loop). Side by
+// side on 1x1 convolutions with 64 GEMM rows: 1.04-1.10x (64 -> 128 backward-data at 8x8,
+// 256 -> 64 forward at 16x16, the 1x1/2 backward-data); with more rows level (0.98-1.02x:
+// Winograd, im2col, ResNet-50's wide 1x1s), so those keep packing.
+constexpr std::int64_t kUnpackedBMaxRows = 64;
 static_assert(kMC % kMR == 0 && kNC % kNR == 0);
 
 // One kMR x kNR tile over kc steps of the depth: C = (add ? C : 0) + A_panel · B_panel, where
@@ -52,11 +57,11 @@ static_assert(kMC % kMR == 0 && kNC % kNR == 0);
 #if defined(__AVX512F__)
 template <int R = kMR>
 inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float* c_lo, float* c_hi,
-                         std::int64_t ldc, bool add) {
+                         std::int64_t ldc, bool add, std::int64_t ldb = kNR) {
     __m512 acc[R][2];
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (std::int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+    for (std::int64_t k = 0; k < kc; ++k, a += kMR, b += ldb) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < R; ++i) {
@@ -80,11 +85,11 @@ inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float*
 #else
 template <int R = kMR>
 inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float* c_lo, float* c_hi,
-                         std::int64_t ldc, bool add) {
+                         std::int64_t ldc, bool add, std::int64_t ldb = kNR) {
     __m256 acc[R][2];
 #pragma GCC unroll 6
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-    for (std::int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+    for (std::int64_t k = 0; k < kc; ++k, a += kMR, b += ldb) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
         for (int i = 0; i < R; ++i) {
@@ -112,10 +117,10 @@ inline void micro_kernel(std::int64_t kc, const float* a, const float* b, float*
 constexpr int kRowStep = kMR / 3;
 static_assert(kMR % kRowStep == 0);
 inline void micro_kernel_rows(std::int64_t h, std::int64_t kc, const float* a, const float* b, float* c_lo,
-                              float* c_hi, std::int64_t ldc, bool add) {
-    if (h <= kRowStep) return micro_kernel<kRowStep>(kc, a, b, c_lo, c_hi, ldc, add);
-    if (h <= 2 * kRowStep) return micro_kernel<2 * kRowStep>(kc, a, b, c_lo, c_hi, ldc, add);
-    micro_kernel(kc, a, b, c_lo, c_hi, ldc, add);
+                              float* c_hi, std::int64_t ldc, bool add, std::int64_t ldb = kNR) {
+    if (h <= kRowStep) return micro_kernel<kRowStep>(kc, a, b, c_lo, c_hi, ldc, add, ldb);
+    if (h <= 2 * kRowStep) return micro_kernel<2 * kRowStep>(kc, a, b, c_lo, c_hi, ldc, add, ldb);
+    micro_kernel(kc, a, b, c_lo, c_hi, ldc, add, ldb);
 }
 
 // f(std::integral_constant<len>) for the lengths of plane runs (4, 16 pixels) and whole panels,
@@ -333,7 +338,8 @@ PackBuffers& pack_buffers() {
 }
 
 // The Goto loop nest over C's column blocks (kNC), depth blocks and row blocks (kMC), with B
-// packed here and A's packed blocks from `packed_a(ic, depth_block_index, pc, mc, kc)`.
+// packed here (or read in place, below) and A's packed blocks from
+// `packed_a(ic, depth_block_index, pc, mc, kc)`.
 template <class PackedABlock>
 void block_loop(std::int64_t m, Columns cols, std::int64_t depth, PackedABlock&& packed_a, const ConstOperand& b,
                 const Operand& c, bool accumulate) {
@@ -342,19 +348,28 @@ void block_loop(std::int64_t m, Columns cols, std::int64_t depth, PackedABlock&&
     float* packed_b = PackBuffers::get(pack_buffers().b, kc_step * std::min(kNC, (n + kNR - 1) / kNR * kNR));
     alignas(64) float edge[kMR * kNR];
     const std::int64_t ldc = c.rows.stride;
+    // A panel of B whose kNR columns lie contiguous in each of its rows is read where it lies
+    // (row stride ldb) instead of packed, in products of few rows: packing pays when a panel
+    // feeds many register tiles, and with <= kUnpackedBMaxRows rows it feeds <= 6.
+    auto b_in_place = [&](std::int64_t j, std::int64_t w) {
+        return m <= kUnpackedBMaxRows && w == kNR && b.rows.linear() && b.cols.contiguous(j, kNR);
+    };
     for (std::int64_t jc = cols.begin; jc < cols.end; jc += kNC) {
         const std::int64_t nc = std::min(kNC, cols.end - jc);
         for (std::int64_t pc = 0, pi = 0; pc < depth; pc += kc_step, ++pi) {
             const std::int64_t kc = std::min(kc_step, depth - pc);
             const bool add = accumulate || pc > 0;
             for (std::int64_t jr = 0; jr < nc; jr += kNR)
-                pack_panel<kNR>(b.data, b.rows, pc, kc, b.cols, jc + jr, std::min(kNR, nc - jr), packed_b + jr * kc);
+                if (!b_in_place(jc + jr, std::min(kNR, nc - jr)))
+                    pack_panel<kNR>(b.data, b.rows, pc, kc, b.cols, jc + jr, std::min(kNR, nc - jr), packed_b + jr * kc);
             for (std::int64_t ic = 0; ic < m; ic += kMC) {
                 const std::int64_t mc = std::min(kMC, m - ic);
                 const float* a_block = packed_a(ic, pi, pc, mc, kc);
                 for (std::int64_t jr = 0; jr < nc; jr += kNR) {
-                    const float* bp = packed_b + jr * kc;
                     const std::int64_t j = jc + jr, w = std::min(kNR, nc - jr);
+                    const bool unpacked = b_in_place(j, w);
+                    const float* bp = unpacked ? b.data + b.rows.offset(pc) + b.cols.offset(j) : packed_b + jr * kc;
+                    const std::int64_t ldb = unpacked ? b.rows.stride : kNR;
                     // The micro-kernel stores a whole tile itself when each half of its
                     // columns is contiguous (always in a plain matrix; in planes of >= 16 pixels).
                     const bool direct = w == kNR && c.cols.contiguous(j, kHalf) && c.cols.contiguous(j + kHalf, kHalf);
@@ -364,14 +379,14 @@ void block_loop(std::int64_t m, Columns cols, std::int64_t depth, PackedABlock&&
                         const float* ap = a_block + ir * kc;
                         const std::int64_t i = ic + ir, h = std::min(kMR, mc - ir);
                         if (direct && h == kMR) {
-                            micro_kernel(kc, ap, bp, c_lo + i * ldc, c_hi + i * ldc, ldc, add);
+                            micro_kernel(kc, ap, bp, c_lo + i * ldc, c_hi + i * ldc, ldc, add, ldb);
                             continue;
                         }
                         if (direct && h % kRowStep == 0) {  // the last tile of 64, 128, 256 rows
-                            micro_kernel_rows(h, kc, ap, bp, c_lo + i * ldc, c_hi + i * ldc, ldc, add);
+                            micro_kernel_rows(h, kc, ap, bp, c_lo + i * ldc, c_hi + i * ldc, ldc, add, ldb);
                             continue;
                         }
-                        micro_kernel_rows(h, kc, ap, bp, edge, edge + kHalf, kNR, false);
+                        micro_kernel_rows(h, kc, ap, bp, edge, edge + kHalf, kNR, false, ldb);
                         store_tile(edge, h, w, c, i, j, add);
                     }
                 }
