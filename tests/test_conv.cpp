@@ -352,7 +352,10 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
                            // Stride 2 on images of whole register tiles: forward and backward-filter
                            // read x in place (rows of 8 and 16 outputs, an odd input width, 40
                            // channels: part of a 16-column transpose, one image on 2-3 threads).
-                           P{{3, 64, 16, 16}, 40, 2, 2}, P{{2, 40, 16, 31}, 20, 2, 2}, P{{1, 24, 32, 16}, 130, 2, 2}}) {
+                           P{{3, 64, 16, 16}, 40, 2, 2}, P{{2, 40, 16, 31}, 20, 2, 2}, P{{1, 24, 32, 16}, 130, 2, 2},
+                           // ... and backward-data stores into gx's planes, zeros included; 300
+                           // outputs: its depth in two blocks, the second adding to the first.
+                           P{{2, 20, 16, 16}, 300, 2, 2}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
                                 << ", threads " << threads);
             Conv2dParams p;

@@ -181,8 +181,26 @@ void forward(const float* x, const float* w, float* y, const Shape4& s) {
     forward_dense(dense_x, w, y, dense(s));
 }
 
+// A stride-2 backward-data (not accumulating) on images of whole register tiles that tile gx's
+// planes exactly (H = 2·OH, W = 2·OW) is stored straight into gx, image by image: sgemm's spread
+// store writes each product value at its pixel and the zeros between, so gx is written once,
+// whole, with no dense product to write, read back and spread.
+bool spreads_in_place(const Shape4& s) {
+    return cpu::has_spread_store() && packs_in_place(s) && s.H == 2 * s.OH && s.W == 2 * s.OW;
+}
+void backward_data_in_place(const float* gy, const float* w, float* gx, const Shape4& s) {
+    const cpu::PackedA a(s.C, s.O, ConstOperand{w, linear(1), linear(s.C)});  // Wᵀ
+    const std::int64_t P = s.OH * s.OW;
+    const cpu::Dim pixels{2, s.OW, 2 * s.W};
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t n = 0; n < s.N; ++n)
+        cpu::sgemm(a, Columns{0, P}, ConstOperand{gy + n * s.O * P, linear(P), linear(1)},
+                   Operand{gx + n * s.C * s.H * s.W, linear(s.H * s.W), pixels, true}, false);
+}
+
 void backward_data(const float* gy, const float* w, float* gx, const Shape4& s, bool accumulate) {
     if (!strided(s)) return backward_data_dense(gy, w, gx, dense(s), accumulate);
+    if (!accumulate && spreads_in_place(s)) return backward_data_in_place(gy, w, gx, s);
     Scratch<float> gxs;
     float* dense_gx = gxs.get(s.N * s.C * s.OH * s.OW);
     backward_data_dense(gy, w, dense_gx, dense(s), false);

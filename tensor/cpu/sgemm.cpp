@@ -316,6 +316,36 @@ void store_tile(const float* tile, std::int64_t h, std::int64_t w, const Operand
     }
 }
 
+// C[i0 + i, j0 + j] (+)= tile[i·kNR + j] for i < h, j < w (w a multiple of 8) into a zero_gaps
+// operand: each 8 columns are one output row's stretch, stored as 16 values with zeros between
+// them; a stretch that starts a row also zeroes the odd row below it (W = 2·OW values at
+// run_stride / 2). Adding (a later depth block) adds the spread values, and +0 to the gaps.
+void store_tile_spread(const float* tile, std::int64_t h, std::int64_t w, const Operand& c, std::int64_t i0,
+                       std::int64_t j0, bool add) {
+#if defined(__AVX512F__)
+    const __m512i spread = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+    const std::int64_t odd_row = c.cols.run_stride / 2, row_len = odd_row;  // W values
+    for (std::int64_t i = 0; i < h; ++i) {
+        float* base = c.data + (i0 + i) * c.rows.stride;
+        for (std::int64_t g = 0; g < w; g += 8) {
+            float* dst = base + c.cols.offset(j0 + g);
+            const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(0xff, tile + i * kNR + g), spread,
+                                                    _mm512_setzero_ps());
+            if (add) {
+                _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), v));
+                continue;
+            }
+            _mm512_storeu_ps(dst, v);
+            if ((j0 + g) % c.cols.run == 0)
+                for (std::int64_t t = 0; t < row_len; t += 16) _mm512_storeu_ps(dst + odd_row + t, _mm512_setzero_ps());
+        }
+    }
+#else
+    (void)tile, (void)h, (void)w, (void)c, (void)i0, (void)j0, (void)add;
+    throw std::logic_error("sgemm: no spread store in this build (check has_spread_store())");
+#endif
+}
+
 // The depth blocks: equal sizes (576 = 3 x 192, not 256 + 256 + 64), since a short last block
 // would pay a whole pass of C's loads and stores for little work.
 std::int64_t depth_block(std::int64_t depth) {
@@ -387,7 +417,8 @@ void block_loop(std::int64_t m, Columns cols, std::int64_t depth, PackedABlock&&
                             continue;
                         }
                         micro_kernel_rows(h, kc, ap, bp, edge, edge + kHalf, kNR, false, ldb);
-                        store_tile(edge, h, w, c, i, j, add);
+                        if (c.zero_gaps) store_tile_spread(edge, h, w, c, i, j, add);
+                        else store_tile(edge, h, w, c, i, j, add);
                     }
                 }
             }
@@ -414,6 +445,13 @@ std::int64_t padded_rows(std::int64_t mc) { return (mc + kMR - 1) / kMR * kMR; }
 }  // namespace
 
 bool has_packed_sgemm() { return g_packed_enabled.load(std::memory_order_relaxed); }
+bool has_spread_store() {
+#if defined(__AVX512F__)
+    return has_packed_sgemm();
+#else
+    return false;
+#endif
+}
 
 PackedA::PackedA(std::int64_t m, std::int64_t depth, const ConstOperand& a) : m_(m), depth_(depth) {
     if (m <= 0 || depth <= 0) return;
@@ -474,6 +512,7 @@ void sgemm(std::int64_t m, Columns cols, std::int64_t depth, const ConstOperand&
 #else  // no micro-kernel for this target: callers keep Eigen (has_packed_sgemm() is false)
 
 bool has_packed_sgemm() { return false; }
+bool has_spread_store() { return false; }
 PackedA::PackedA(std::int64_t, std::int64_t, const ConstOperand&) {}
 PackedA::~PackedA() = default;
 const float* PackedA::block(std::int64_t, std::int64_t) const { return nullptr; }

@@ -52,7 +52,14 @@ struct ConstOperand {
 struct Operand {
     float* data;
     Dim rows, cols;
+    // C only, AVX-512 only (has_spread_store()): cols is every other pixel of every other row of
+    // planes (Dim{2, OW, 2·W} with W = 2·OW, OW a multiple of 8), and each tile stored also writes
+    // the zeros between its pixels and the odd rows below them, so that C's planes are written
+    // whole: a stride-2 1x1 backward-data straight into gx.
+    bool zero_gaps = false;
 };
+// True where the packed GEMM can store Operand::zero_gaps tiles.
+bool has_spread_store();
 
 // A, packed once for many products: a convolution multiplies every thread's images by the same
 // weights, so the threads share one packing of them.
