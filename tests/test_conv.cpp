@@ -355,7 +355,9 @@ TEST_CASE("packed 1x1 convolutions match the float64 reference") {
                            P{{3, 64, 16, 16}, 40, 2, 2}, P{{2, 40, 16, 31}, 20, 2, 2}, P{{1, 24, 32, 16}, 130, 2, 2},
                            // ... and backward-data stores into gx's planes, zeros included; 300
                            // outputs: its depth in two blocks, the second adding to the first.
-                           P{{2, 20, 16, 16}, 300, 2, 2}}) {
+                           P{{2, 20, 16, 16}, 300, 2, 2},
+                           // Stride 2 onto planes of 4 columns (and 8, above): 4 values per 16 of gx.
+                           P{{3, 16, 4, 4}, 24, 2, 2}}) {
             INFO(shape_str(c.x) << " -> " << c.out << " channels, stride " << c.stride_h << "x" << c.stride_w
                                 << ", threads " << threads);
             Conv2dParams p;
@@ -401,7 +403,9 @@ TEST_CASE("conv2d backward-data adds into an existing gradient") {
                        // 64 input channels, stride 1: the 4-row last tile adds.
                        A{{2, 64, 4, 4}, {32, 64, 1, 1}, params(1, 0)},
                        // 64 input channels, stride 2, 19 output columns: the vector spread adds.
-                       A{{1, 64, 38, 38}, {16, 64, 1, 1}, params(2, 0)}}) {
+                       A{{1, 64, 38, 38}, {16, 64, 1, 1}, params(2, 0)},
+                       // Stride 2 onto planes of 4 and 8 columns: the masked spread adds.
+                       A{{2, 64, 4, 4}, {24, 64, 1, 1}, params(2, 0)}, A{{1, 64, 8, 8}, {24, 64, 1, 1}, params(2, 0)}}) {
         for (DType dt : {DType::f32, DType::f64}) {
             INFO(shape_str(c.x) << " * " << shape_str(c.w) << (dt == DType::f32 ? " float32" : " float64"));
             Tensor w = random_tensor(c.w, seed++), existing = random_tensor(c.x, seed++);
