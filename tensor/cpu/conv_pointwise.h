@@ -23,7 +23,9 @@ namespace dcodr::conv_pointwise {
 // x [N, C, H, W] -> y [N, O, OH, OW] with w [O, C, 1, 1], strides stride_h, stride_w (no padding:
 // OH = (H - 1) / stride_h + 1). A strided convolution (ResNet's downsamples) reads only every
 // stride-th pixel: those are copied into a dense batch of planes first (a quarter of x at
-// stride 2), and backward-data spreads its result back out with zeros between.
+// stride 2), and backward-data spreads its result back out with zeros between. At stride 2 on
+// images of whole register tiles (conv_pointwise.cpp's packs_in_place) the GEMM reads x's
+// planes and writes gx's in place instead, on AVX-512 builds.
 struct Shape4 {
     std::int64_t N, C, H, W, O, OH, OW, stride_h, stride_w;
 };
