@@ -143,15 +143,16 @@ inline std::int64_t run_length(const Dim& dim, std::int64_t i, std::int64_t limi
     return dim.linear() ? limit : std::min(limit, dim.run - i % dim.run);
 }
 
+// The AVX-512 packings of the cases the plain loops of pack_panel take one value at a time.
+#if defined(__AVX512F__)
 // The transposed case of pack_panel below, with AVX-512: up to 16 of the panel's columns at a
 // time, 16 depth steps of them loaded as rows and transposed in registers, the rest of a run
 // gathered. A backward-filter's operands are both transposed; packing them one value at a
 // time cost more than their multiply-adds on 256-wide products, gathers about half of that.
-// False where it does not apply (no AVX-512, columns not evenly spaced or too far apart).
+// False where it does not apply (columns not evenly spaced or too far apart).
 template <std::int64_t W>
 bool pack_transposed(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc, const Dim& across,
                      std::int64_t j0, std::int64_t w, float* out) {
-#if defined(__AVX512F__)
     if (!across.linear() || across.stride * 16 > std::numeric_limits<std::int32_t>::max()) return false;
     const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                              _mm512_set1_epi32(static_cast<std::int32_t>(across.stride)));
@@ -178,20 +179,15 @@ bool pack_transposed(const float* data, const Dim& depth, std::int64_t k0, std::
         }
     }
     return true;
-#else
-    (void)data, (void)depth, (void)k0, (void)kc, (void)across, (void)j0, (void)w, (void)out;
-    return false;
-#endif
 }
 
 // pack_panel's case of columns two values apart (a strided 1x1 convolution reading x's planes in
 // place: runs of OW columns, every other pixel of every other row), with AVX-512: per depth step,
 // 8 columns at a time from one 15-value masked load (the mask never reads past the run's last
-// value) and one shuffle. False where it does not apply (runs shorter than 8, no AVX-512).
+// value) and one shuffle. False where it does not apply (runs not in whole 8s).
 template <std::int64_t W>
 bool pack_stride2(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc, const Dim& across,
                   std::int64_t j0, std::int64_t w, float* out) {
-#if defined(__AVX512F__)
     if (across.stride != 2 || w % 8 != 0 || (!across.linear() && (across.run % 8 != 0 || j0 % 8 != 0))) return false;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
     for (std::int64_t j = 0; j < w; j += 8) {
@@ -203,10 +199,6 @@ bool pack_stride2(const float* data, const Dim& depth, std::int64_t k0, std::int
         }
     }
     return true;
-#else
-    (void)data, (void)depth, (void)k0, (void)kc, (void)across, (void)j0, (void)w, (void)out;
-    return false;
-#endif
 }
 
 // pack_panel's transposed case over a depth two values apart (a strided 1x1 backward-filter
@@ -217,7 +209,6 @@ bool pack_stride2(const float* data, const Dim& depth, std::int64_t k0, std::int
 template <std::int64_t W>
 bool pack_transposed_stride2(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc,
                              const Dim& across, std::int64_t j0, std::int64_t w, float* out) {
-#if defined(__AVX512F__)
     if (depth.stride != 2 || kc % 16 != 0 || (!depth.linear() && (depth.run % 8 != 0 || k0 % 8 != 0))) return false;
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (std::int64_t j = 0; j < w; j += 16) {
@@ -241,10 +232,22 @@ bool pack_transposed_stride2(const float* data, const Dim& depth, std::int64_t k
         }
     }
     return true;
+}
+
+#endif
+
+// One of the AVX-512 packings above, where one applies (false elsewhere, and on other targets).
+template <std::int64_t W>
+bool pack_vectorized(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc, const Dim& across,
+                     std::int64_t j0, std::int64_t w, float* out) {
+#if defined(__AVX512F__)
+    if (across.stride == 2 && depth.stride != 1) return pack_stride2<W>(data, depth, k0, kc, across, j0, w, out);
+    if (depth.stride == 2 && across.stride != 1) return pack_transposed_stride2<W>(data, depth, k0, kc, across, j0, w, out);
+    if (across.stride != 1 && depth.stride == 1) return pack_transposed<W>(data, depth, k0, kc, across, j0, w, out);
 #else
     (void)data, (void)depth, (void)k0, (void)kc, (void)across, (void)j0, (void)w, (void)out;
-    return false;
 #endif
+    return false;
 }
 
 // out[k·W + j] = data[depth.offset(k0 + k) + across.offset(j0 + j)] for k < kc, j < w, and 0 for
@@ -254,9 +257,7 @@ bool pack_transposed_stride2(const float* data, const Dim& depth, std::int64_t k
 template <std::int64_t W>
 void pack_panel(const float* data, const Dim& depth, std::int64_t k0, std::int64_t kc, const Dim& across,
                 std::int64_t j0, std::int64_t w, float* out) {
-    if (across.stride == 2 && depth.stride != 1 && pack_stride2<W>(data, depth, k0, kc, across, j0, w, out)) {
-    } else if (depth.stride == 2 && across.stride != 1 &&
-               pack_transposed_stride2<W>(data, depth, k0, kc, across, j0, w, out)) {
+    if (pack_vectorized<W>(data, depth, k0, kc, across, j0, w, out)) {
     } else if (across.stride == 1 || depth.stride != 1) {
         // Along the panel's width: each depth step copies runs of the panel's row.
         for (std::int64_t j = 0; j < w;) {
@@ -277,7 +278,6 @@ void pack_panel(const float* data, const Dim& depth, std::int64_t k0, std::int64
             });
             j += len;
         }
-    } else if (pack_transposed<W>(data, depth, k0, kc, across, j0, w, out)) {
     } else {
         // Along the depth (a transposed operand): each of the panel's columns is read in runs.
         for (std::int64_t j = 0; j < w; ++j) {
