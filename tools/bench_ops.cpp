@@ -6,17 +6,20 @@
 // the copies and the conv's GEMM shapes cost.
 //
 // The kernels are timed in rounds: each round runs the GEMM and then every pass of every shape,
-// and a kernel's median is over the rounds. Timing one kernel's repeats back to back put all
-// of a short pass's runs (0.3-0.6 ms for ResNet-18's downsamples) inside a few milliseconds, so
-// a single stall of the shared VM moved that pass's median by up to 2x and the weakest ratio
-// swung from 0.35 to 0.69 between sittings; alternated, a stall costs each kernel one sample,
-// and the yardstick sees the same machine as the passes. Within a round each timed call comes
-// right after an untimed call of the same kernel, so it finds its operands in cache as a loop
-// over one kernel does (the usual convention of kernel benchmarks, oneDNN's benchdnn
-// included): the ratio then measures the kernel, not where the previous kernel left the
-// data. `--cold` drops that call: each kernel then starts from the caches as the other
-// kernels left them, as most passes do in a training step; the memory-bound passes (the 1x1/2
-// downsamples) fall furthest there.
+// each kernel 3 times, and its time in a round is the best of those. A pass's ratio is the
+// median over rounds of its GFLOP/s over the GEMM's in the same round, so both are measured
+// alike and side by side. Timing one kernel's repeats back to back put all of a short pass's
+// runs (0.3-0.6 ms for ResNet-18's downsamples) inside a few milliseconds, so a single stall of
+// the shared VM moved that pass's median by up to 2x and the weakest ratio swung from 0.35 to
+// 0.69 between sittings; alternated, a stall costs each kernel one round. The best of 3 is the
+// yardstick's answer to Eigen's threaded GEMM being bimodal on this VM (about half speed
+// whenever one thread lags), and the passes, threaded alike, get the same treatment. Each
+// round's timed calls of a kernel follow one untimed call of it, so they find the operands in
+// cache as a loop over one kernel does (the usual convention of kernel benchmarks, oneDNN's
+// benchdnn included): the ratio measures the kernel, not where the previous kernel left the
+// data. `--cold` times each pass once per round with no call before it: each pass then starts
+// from the caches as the other kernels left them, as most passes do in a training step; the
+// memory-bound passes (the 1x1/2 downsamples) fall furthest there.
 #include "tools/bench.h"
 
 #include <fmt/format.h>
@@ -110,6 +113,12 @@ public:
             }
     }
     Timing timing(int id) const { return {median_of(ms(id)), *std::min_element(ms(id).begin(), ms(id).end())}; }
+    // The median over the rounds of kernel id's time in each.
+    double round_median(int id, int rounds) const {
+        std::vector<double> per_round;
+        for (int r = 0; r < rounds; ++r) per_round.push_back(round_ms(id, r));
+        return median_of(per_round);
+    }
     // Kernel id's milliseconds in round r (its best call there, if it has several).
     double round_ms(int id, int r) const {
         const Kernel& k = kernels_[static_cast<std::size_t>(id)];
@@ -133,10 +142,10 @@ double gflops(double flop, double ms) { return flop / (ms * 1e6); }
 
 int bench_ops_main(int argc, char** argv) {
     Args args("bench ops", "Time the kernels against the GEMM yardstick (JSON on stdout).", argc - 1, argv + 1);
-    args.option("repeats", "5", "timed runs of each kernel (the best and the median are reported)");
+    args.option("repeats", "5", "rounds; each times every kernel 3 times and keeps its best (the median over rounds is reported)");
     args.option("threads", "0", "CPU threads (0 = DCODR_THREADS or all cores)");
     args.flag("quick", "small shapes and 1 repeat (unless --repeats is given): a smoke run");
-    args.flag("cold", "time each call as the other kernels left the caches (no untimed call of the same kernel first)");
+    args.flag("cold", "time each pass once per round, as the other kernels left the caches (no call of it just before)");
     if (args.parse()) return 0;
     Options o;
     o.quick = args.enabled("quick");
@@ -151,10 +160,10 @@ int bench_ops_main(int argc, char** argv) {
 
     Tensor a = Tensor::uniform({mm, mm}, -1, 1, 1), b = Tensor::uniform({mm, mm}, -1, 1, 2);
     Rounds rounds;
-    // The yardstick is the best of its runs: Eigen's threaded GEMM is bimodal on a shared 2-core
-    // VM (about half speed whenever one thread lags), and a slow yardstick would flatter the conv
-    // ratios. The GEMM is short, so it runs 3 times per round.
-    const int mm_id = rounds.add([&] { kernels::matmul(a, b); }, 3);
+    // Timed calls per round (see the top of the file): --cold times a pass's first call only.
+    constexpr int kCallsPerRound = 3;
+    const int pass_calls = o.cold ? 1 : kCallsPerRound;
+    const int mm_id = rounds.add([&] { kernels::matmul(a, b); }, kCallsPerRound);
 
     // Every shape's operands, made up front so that the rounds can alternate the kernels.
     struct Bench {
@@ -178,9 +187,10 @@ int bench_ops_main(int argc, char** argv) {
         Tensor y = kernels::conv2d_forward(bn.x, bn.w, bn.p);
         bn.gy = Tensor::uniform(y.shape(), -1, 1, 5);
         bn.flop = 2.0 * static_cast<double>(y.numel()) * l.cin * l.k * l.k;
-        bn.forward = rounds.add([&bn] { kernels::conv2d_forward(bn.x, bn.w, bn.p); });
-        bn.backward_data = rounds.add([&bn] { kernels::conv2d_backward_data(bn.gy, bn.w, bn.xs, bn.p); });
-        bn.backward_filter = rounds.add([&bn] { kernels::conv2d_backward_filter(bn.x, bn.gy, bn.ws, bn.p); });
+        bn.forward = rounds.add([&bn] { kernels::conv2d_forward(bn.x, bn.w, bn.p); }, pass_calls);
+        bn.backward_data = rounds.add([&bn] { kernels::conv2d_backward_data(bn.gy, bn.w, bn.xs, bn.p); }, pass_calls);
+        bn.backward_filter =
+            rounds.add([&bn] { kernels::conv2d_backward_filter(bn.x, bn.gy, bn.ws, bn.p); }, pass_calls);
     };
     const std::vector<ConvLayer> layers = resnet18_convs(image);
     for (const ConvLayer& l : layers) add_layer(l, batch);
@@ -191,8 +201,8 @@ int bench_ops_main(int argc, char** argv) {
 
     const Timing mm_t = rounds.timing(mm_id);
     const double mm_flop = 2.0 * mm * mm * mm;
-    // The yardstick a pass is held against is the GEMM of its own round (the best of its three
-    // calls there): the ratio is taken round by round, side by side, and its median reported.
+    // A pass is held against the GEMM of its own round: the ratio is taken round by round, side
+    // by side, and its median reported.
     std::vector<double> mm_round_gf;
     for (int r = 0; r < o.repeats; ++r) mm_round_gf.push_back(gflops(mm_flop, rounds.round_ms(mm_id, r)));
     const double mm_gf = median_of(mm_round_gf);
@@ -208,7 +218,8 @@ int bench_ops_main(int argc, char** argv) {
         "  \"matmul\": {{\"m\": {0}, \"n\": {0}, \"k\": {0}, \"ms\": {1:.3f}, \"gflops\": {2:.1f}, "
         "\"median_ms\": {3:.3f}, \"median_gflops\": {4:.1f}, \"yardstick_gflops\": {5:.1f}}},\n",
         mm, mm_t.best, gflops(mm_flop, mm_t.best), mm_t.median, gflops(mm_flop, mm_t.median), mm_gf);
-    // One JSON line per shape: the three passes' median ms, GFLOP/s and ratio to the GEMM.
+    // One JSON line per shape: the three passes' ms (median over rounds of each round's best),
+    // GFLOP/s and ratio to the GEMM.
     struct Measured {
         std::string json;
         double ms, flop, worst_ratio;  // all three passes, times the layer's count
@@ -216,8 +227,9 @@ int bench_ops_main(int argc, char** argv) {
     auto report_layer = [&](const Bench& bn, bool last) {
         const ConvLayer& l = bn.l;
         double worst_ratio = 1e30;
-        const double f_ms = rounds.timing(bn.forward).median, d_ms = rounds.timing(bn.backward_data).median,
-                     w_ms = rounds.timing(bn.backward_filter).median;
+        const double f_ms = rounds.round_median(bn.forward, o.repeats),
+                     d_ms = rounds.round_median(bn.backward_data, o.repeats),
+                     w_ms = rounds.round_median(bn.backward_filter, o.repeats);
         auto pass = [&](double ms, int id) {
             const double r = ratio(id, bn.flop);
             worst_ratio = std::min(worst_ratio, r);
