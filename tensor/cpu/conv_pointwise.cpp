@@ -128,8 +128,6 @@ void subsample(const float* x, float* out, const Shape4& s) {
     }
 }
 
-// The adjoint of subsample: gx [N, C, H, W] = dense at the read pixels, 0 elsewhere; with
-// accumulate, gx += dense at the read pixels (the others keep their values).
 // spread on stride-2 planes of 4 or 8 columns that it tiles exactly (W = 2·OW, H = 2·OH:
 // ResNet's layer4 / layer3 downsamples at 64x64), with AVX-512: every 16 values of a plane take
 // the next 4 product values, placed by one masked permute (W = 4: two rows' 2 values in rows 0
@@ -162,6 +160,8 @@ bool spread_small_planes(const float* dense_gx, float* gx, const Shape4& s, bool
 #endif
 }
 
+// The adjoint of subsample: gx [N, C, H, W] = dense at the read pixels, 0 elsewhere; with
+// accumulate, gx += dense at the read pixels (the others keep their values).
 void spread(const float* dense_gx, float* gx, const Shape4& s, bool accumulate) {
     if (spread_small_planes(dense_gx, gx, s, accumulate)) return;
     const std::int64_t planes = s.N * s.C, in = s.H * s.W, kept = s.OH * s.OW;
@@ -180,8 +180,6 @@ void spread(const float* dense_gx, float* gx, const Shape4& s, bool accumulate) 
         }
     }
 }
-
-}  // namespace
 
 // Stride 2 with images of whole register tiles (OW and OH·OW multiples of 8 and 32: ResNet's
 // layer2 downsample at 64x64 and up): forward and backward-filter read x's planes in place,
@@ -209,15 +207,6 @@ void forward_in_place(const float* x, const float* w, float* y, const Shape4& s)
                    Operand{y + n * s.O * P, linear(P), linear(1)}, false);
 }
 
-void forward(const float* x, const float* w, float* y, const Shape4& s) {
-    if (!strided(s)) return forward_dense(x, w, y, dense(s));
-    if (packs_in_place(s)) return forward_in_place(x, w, y, s);
-    Scratch<float> xs;
-    float* dense_x = xs.get(s.N * s.C * s.OH * s.OW);
-    subsample(x, dense_x, s);
-    forward_dense(dense_x, w, y, dense(s));
-}
-
 // A stride-2 backward-data (not accumulating) on images of whole register tiles that tile gx's
 // planes exactly (H = 2·OH, W = 2·OW) is stored straight into gx, image by image: sgemm's spread
 // store writes each product value at its pixel and the zeros between, so gx is written once,
@@ -235,15 +224,6 @@ void backward_data_in_place(const float* gy, const float* w, float* gx, const Sh
                    Operand{gx + n * s.C * s.H * s.W, linear(s.H * s.W), pixels, true}, false);
 }
 
-void backward_data(const float* gy, const float* w, float* gx, const Shape4& s, bool accumulate) {
-    if (!strided(s)) return backward_data_dense(gy, w, gx, dense(s), accumulate);
-    if (!accumulate && spreads_in_place(s)) return backward_data_in_place(gy, w, gx, s);
-    Scratch<float> gxs;
-    float* dense_gx = gxs.get(s.N * s.C * s.OH * s.OW);
-    backward_data_dense(gy, w, dense_gx, dense(s), false);
-    spread(dense_gx, gx, s, accumulate);
-}
-
 // backward_filter_dense with x read in place (packs_in_place), one product per image added
 // into the thread's partial: an image's depth is every other pixel of every other row.
 void backward_filter_in_place(const float* x, const float* gy, float* gw, const Shape4& s) {
@@ -256,6 +236,26 @@ void backward_filter_in_place(const float* x, const float* gy, float* gw, const 
                        ConstOperand{x + n * s.C * s.H * s.W, pixels, linear(s.H * s.W)},
                        Operand{acc, linear(s.C), linear(1)}, n > n0);
     });
+}
+
+}  // namespace
+
+void forward(const float* x, const float* w, float* y, const Shape4& s) {
+    if (!strided(s)) return forward_dense(x, w, y, dense(s));
+    if (packs_in_place(s)) return forward_in_place(x, w, y, s);
+    Scratch<float> xs;
+    float* dense_x = xs.get(s.N * s.C * s.OH * s.OW);
+    subsample(x, dense_x, s);
+    forward_dense(dense_x, w, y, dense(s));
+}
+
+void backward_data(const float* gy, const float* w, float* gx, const Shape4& s, bool accumulate) {
+    if (!strided(s)) return backward_data_dense(gy, w, gx, dense(s), accumulate);
+    if (!accumulate && spreads_in_place(s)) return backward_data_in_place(gy, w, gx, s);
+    Scratch<float> gxs;
+    float* dense_gx = gxs.get(s.N * s.C * s.OH * s.OW);
+    backward_data_dense(gy, w, dense_gx, dense(s), false);
+    spread(dense_gx, gx, s, accumulate);
 }
 
 void backward_filter(const float* x, const float* gy, float* gw, const Shape4& s) {
