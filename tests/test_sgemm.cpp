@@ -107,7 +107,7 @@ TEST_CASE("packed sgemm matches a float64 loop over every operand layout") {
         {"plain", "planes", "planes", 40, 144, 19, 144, {64, 144}, true, false},
         // Row counts that end on a narrower kernel (sgemm.cpp's micro_kernel_rows): 64 = 5 x 12 + 4
         // and 8 rows stored straight from the 4- and 8-row kernels, 3 and 7 through the edge tile,
-        // 64 rows over planes of 16 (direct) and of 4 (edge), with accumulation.
+        // 64 rows over planes of 16 (direct, accumulating), 20 over planes of 4 (edge).
         {"plain", "plain", "plain", 64, 64, 40, 1, {0, 64}, false, true},
         {"transposed", "plain", "plain", 8, 96, 33, 1, {0, 96}, true, false},
         {"plain", "plain", "plain", 3, 40, 20, 1, {0, 40}, false, false},
