@@ -78,6 +78,15 @@ grep -q '"pairs": 1' "$work/step_gemm.json"
     2> "$work/profile_rec.txt"
 grep -q '"reconstruction": true' "$work/step_rec.json"
 grep -q "upsample_nearest2d_forward" "$work/profile_rec.txt"
+# The kernels against the GEMM, in alternated rounds: valid JSON, a ratio for each of the 11
+# ResNet-18 shapes' three passes, and --cold recorded.
+"$dcodr" bench ops --quick --repeats 2 > "$work/ops.json"
+python3 -m json.tool "$work/ops.json" > /dev/null
+test "$(grep -o '"ratio"' "$work/ops.json" | wc -l)" -eq 33
+grep -q '"repeats": 2, "cold": false' "$work/ops.json"
+grep -q '"worst_pass_ratio"' "$work/ops.json"
+"$dcodr" bench ops --quick --cold > "$work/ops_cold.json"
+grep -q '"cold": true' "$work/ops_cold.json"
 "$dcodr" bench augment --batch 8 --image-size 16 --repeats 1 > "$work/augment.json"
 grep -q '"per_image_ms_1_thread"' "$work/augment.json"
 grep -q '"crop"' "$work/augment.json"
