@@ -108,7 +108,8 @@ public:
                 for (int c = 0; c < k.calls; ++c) {
                     const auto t0 = std::chrono::steady_clock::now();
                     k.f();
-                    k.ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                    const auto elapsed = std::chrono::steady_clock::now() - t0;
+                    k.ms.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
                 }
             }
     }
@@ -208,7 +209,8 @@ int bench_ops_main(int argc, char** argv) {
     const double mm_gf = median_of(mm_round_gf);
     auto ratio = [&](int id, double flop) {
         std::vector<double> per_round;
-        for (int r = 0; r < o.repeats; ++r) per_round.push_back(gflops(flop, rounds.round_ms(id, r)) / mm_round_gf[static_cast<std::size_t>(r)]);
+        for (int r = 0; r < o.repeats; ++r)
+            per_round.push_back(gflops(flop, rounds.round_ms(id, r)) / mm_round_gf[static_cast<std::size_t>(r)]);
         return median_of(per_round);
     };
     std::string out = "{\n";
